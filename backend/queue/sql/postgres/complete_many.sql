@@ -1,0 +1,15 @@
+-- Marks jobs done, given as a JSON array of [id, fence] pairs; a pair whose fence is stale matches nothing.
+-- The dedup key is released unless the job asked to keep it forever.
+UPDATE queue_jobs AS q
+SET state = 'done',
+    lease_owner = NULL,
+    lease_expires_at = NULL,
+    dedup_key = CASE WHEN q.dedup_forever = 1 THEN q.dedup_key ELSE NULL END,
+    updated_at = $2
+FROM (
+    SELECT (p ->> 0)::bigint AS cid, (p ->> 1)::bigint AS cfence FROM json_array_elements($1::json) AS p
+) AS c
+WHERE q.id = c.cid
+  AND q.fence = c.cfence
+  AND q.state = 'running'
+RETURNING q.id

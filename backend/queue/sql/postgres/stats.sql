@@ -1,0 +1,1 @@
+SELECT state, COUNT(*) AS n FROM queue_jobs GROUP BY state

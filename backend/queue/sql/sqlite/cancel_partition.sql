@@ -1,0 +1,5 @@
+-- Cancels the pending jobs of partition ?1 whose kind starts with ?2 (compared literally, no LIKE escapes).
+DELETE FROM queue_jobs
+WHERE partition_key = ?1
+  AND state = 'ready'
+  AND substr(kind, 1, length(?2)) = ?2

@@ -1,0 +1,27 @@
+-- Claims up to ?4 due jobs for owner ?1 with lease expiry ?2 at time ?3, in one statement (SQLite has one
+-- writer, so the UPDATE is the lock). A partitioned job is taken only when no other job of its partition is
+-- running and none earlier in the partition is ready; the check is a seek on queue_jobs_partition.
+UPDATE queue_jobs
+SET state = 'running',
+    attempts = attempts + 1,
+    fence = fence + 1,
+    lease_owner = ?1,
+    lease_expires_at = ?2,
+    updated_at = ?3
+WHERE id IN (
+    SELECT j.id
+    FROM queue_jobs AS j
+    WHERE j.state = 'ready'
+      AND j.run_at <= ?3
+      AND (j.partition_key IS NULL OR NOT EXISTS (
+          SELECT 1
+          FROM queue_jobs AS e
+          WHERE e.partition_key = j.partition_key
+            AND e.state IN ('ready', 'running')
+            AND e.id <> j.id
+            AND (e.state = 'running' OR e.order_at < j.order_at OR (e.order_at = j.order_at AND e.id < j.id))
+      ))
+    ORDER BY j.run_at, j.id
+    LIMIT ?4
+)
+RETURNING id, kind, payload, partition_key, attempts, fence, run_at
