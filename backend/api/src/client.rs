@@ -1,0 +1,320 @@
+//! A typed async client of the management API, used by the Terraform provider and the tests.
+//!
+//! The client owns the HTTP policy, so callers never wrap calls in their own loops: a connect timeout and a
+//! total timeout on every request, and retries with jittered exponential back-off on connection errors,
+//! timeouts and 5xx answers, for idempotent calls only (GET, PUT, DELETE). A POST is sent once: retrying a
+//! create whose answer was lost could create a second object.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    Endpoint, EndpointInput, EndpointQuery, ErrorBody, EscalationPolicy, EscalationPolicyInput, Page, PolicyQuery,
+    Team, TeamInput, TeamQuery,
+};
+
+/// How the client talks to the server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    pub endpoint: String,
+    /// The account's API token.
+    pub token: String,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request, answer included.
+    pub timeout: Duration,
+    /// Attempts of an idempotent call, the first included.
+    pub max_attempts: u32,
+    /// Back-off before the first retry; doubles each time, with jitter.
+    pub initial_backoff: Duration,
+}
+
+impl ClientConfig {
+    /// Defaults for an endpoint and token: 5 s to connect, 30 s per request, 4 attempts from 200 ms.
+    pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            token: token.into(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The configured endpoint is not an http(s) URL.
+    #[error("invalid endpoint URL {0:?}: expected http://HOST:PORT or https://HOST")]
+    InvalidEndpoint(String),
+    /// The server answered with an error.
+    #[error("{message} (HTTP {status}, {code}{})", field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error's stable code.
+        code: String,
+        /// The server's explanation.
+        message: String,
+        /// The offending field, when there is one.
+        field: Option<String>,
+    },
+    /// The request could not be sent or its answer not read (after the retries allowed).
+    #[error("request to the Klaxon API failed: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from the Klaxon API: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// True when the server said the object does not exist (or belongs to another account).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Api { status: 404, .. })
+    }
+}
+
+/// The management API client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: url::Url,
+    config: ClientConfig,
+}
+
+impl Client {
+    /// Builds a client; fails only on a malformed endpoint or an unusable TLS set-up.
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let trimmed = config.endpoint.trim_end_matches('/');
+        let base = url::Url::parse(&format!("{trimmed}/"))
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| ClientError::InvalidEndpoint(config.endpoint.clone()))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .user_agent(concat!("klaxon-api/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ClientError::Transport)?;
+        Ok(Self { http, base, config })
+    }
+
+    /// Creates a team.
+    pub async fn create_team(&self, input: &TeamInput) -> Result<Team, ClientError> {
+        self.call(Method::POST, "v1/teams", None::<&()>, Some(input)).await
+    }
+    /// Reads a team; `None` when it does not exist.
+    pub async fn get_team(&self, id: &str) -> Result<Option<Team>, ClientError> {
+        found(self.call(Method::GET, &format!("v1/teams/{}", seg(id)), None::<&()>, None::<&()>).await)
+    }
+    /// Replaces a team.
+    pub async fn update_team(&self, id: &str, input: &TeamInput) -> Result<Team, ClientError> {
+        self.call(Method::PUT, &format!("v1/teams/{}", seg(id)), None::<&()>, Some(input)).await
+    }
+    /// Deletes a team; `false` when it was already gone.
+    pub async fn delete_team(&self, id: &str) -> Result<bool, ClientError> {
+        self.delete(&format!("v1/teams/{}", seg(id))).await
+    }
+    /// Lists teams.
+    pub async fn list_teams(&self, query: &TeamQuery) -> Result<Page<Team>, ClientError> {
+        self.call(Method::GET, "v1/teams", Some(query), None::<&()>).await
+    }
+
+    /// Creates an escalation policy.
+    pub async fn create_policy(&self, input: &EscalationPolicyInput) -> Result<EscalationPolicy, ClientError> {
+        self.call(Method::POST, "v1/escalation-policies", None::<&()>, Some(input)).await
+    }
+    /// Reads an escalation policy; `None` when it does not exist.
+    pub async fn get_policy(&self, id: &str) -> Result<Option<EscalationPolicy>, ClientError> {
+        found(self.call(Method::GET, &format!("v1/escalation-policies/{}", seg(id)), None::<&()>, None::<&()>).await)
+    }
+    /// Replaces an escalation policy.
+    pub async fn update_policy(
+        &self,
+        id: &str,
+        input: &EscalationPolicyInput,
+    ) -> Result<EscalationPolicy, ClientError> {
+        self.call(Method::PUT, &format!("v1/escalation-policies/{}", seg(id)), None::<&()>, Some(input)).await
+    }
+    /// Deletes an escalation policy; `false` when it was already gone.
+    pub async fn delete_policy(&self, id: &str) -> Result<bool, ClientError> {
+        self.delete(&format!("v1/escalation-policies/{}", seg(id))).await
+    }
+    /// Lists escalation policies.
+    pub async fn list_policies(&self, query: &PolicyQuery) -> Result<Page<EscalationPolicy>, ClientError> {
+        self.call(Method::GET, "v1/escalation-policies", Some(query), None::<&()>).await
+    }
+
+    /// Creates an endpoint.
+    pub async fn create_endpoint(&self, input: &EndpointInput) -> Result<Endpoint, ClientError> {
+        self.call(Method::POST, "v1/endpoints", None::<&()>, Some(input)).await
+    }
+    /// Reads an endpoint; `None` when it does not exist.
+    pub async fn get_endpoint(&self, id: &str) -> Result<Option<Endpoint>, ClientError> {
+        found(self.call(Method::GET, &format!("v1/endpoints/{}", seg(id)), None::<&()>, None::<&()>).await)
+    }
+    /// Replaces an endpoint.
+    pub async fn update_endpoint(&self, id: &str, input: &EndpointInput) -> Result<Endpoint, ClientError> {
+        self.call(Method::PUT, &format!("v1/endpoints/{}", seg(id)), None::<&()>, Some(input)).await
+    }
+    /// Deletes an endpoint; `false` when it was already gone.
+    pub async fn delete_endpoint(&self, id: &str) -> Result<bool, ClientError> {
+        self.delete(&format!("v1/endpoints/{}", seg(id))).await
+    }
+    /// Lists endpoints.
+    pub async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Page<Endpoint>, ClientError> {
+        self.call(Method::GET, "v1/endpoints", Some(query), None::<&()>).await
+    }
+
+    /// Any other call, for APIs this client has no typed method for yet: `path` is relative to the base
+    /// (`v1/alerts`), the body is sent as JSON, and the same retry policy applies.
+    pub async fn call<Q, B, T>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&Q>,
+        body: Option<&B>,
+    ) -> Result<T, ClientError>
+    where
+        Q: Serialize + ?Sized,
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let bytes = self.send(method, path, query, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    async fn delete(&self, path: &str) -> Result<bool, ClientError> {
+        match self.send(Method::DELETE, path, None::<&()>, None::<&()>).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send<Q, B>(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&Q>,
+        body: Option<&B>,
+    ) -> Result<Vec<u8>, ClientError>
+    where
+        Q: Serialize + ?Sized,
+        B: Serialize + ?Sized,
+    {
+        let url = self.base.join(path).map_err(|_| ClientError::InvalidEndpoint(path.to_owned()))?;
+        let idempotent = method != Method::POST;
+        let attempts = if idempotent { self.config.max_attempts.max(1) } else { 1 };
+        let mut backoff = self.config.initial_backoff;
+        let mut attempt = 1;
+        loop {
+            let mut req = self.http.request(method.clone(), url.clone()).bearer_auth(&self.config.token);
+            if let Some(q) = query {
+                req = req.query(q);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let err = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    match resp.bytes().await {
+                        Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
+                        Ok(bytes) => api_error(status, &bytes),
+                        Err(e) => ClientError::Transport(e),
+                    }
+                }
+                Err(e) => ClientError::Transport(e),
+            };
+            let retryable = match &err {
+                ClientError::Transport(_) => true,
+                ClientError::Api { status, .. } => *status >= 500,
+                _ => false,
+            };
+            if !retryable || attempt >= attempts {
+                return Err(err);
+            }
+            tracing::debug!(%method, path, attempt, error = %err, "Retrying an idempotent Klaxon API call.");
+            // Full jitter: a random wait up to the current back-off, so clients that failed together do not
+            // retry together.
+            let wait = rand::rng().random_range(Duration::ZERO..=backoff);
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            attempt += 1;
+        }
+    }
+}
+
+fn found<T>(result: Result<T, ClientError>) -> Result<Option<T>, ClientError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Percent-encodes an id for use as one path segment, so an odd id cannot reach another path.
+fn seg(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => ClientError::Api {
+            status: status.as_u16(),
+            code: b.error.code,
+            message: b.error.message,
+            field: b.error.field,
+        },
+        Err(_) => ClientError::Api {
+            status: status.as_u16(),
+            code: "http_error".into(),
+            message: format!(
+                "{}: {}",
+                status.canonical_reason().unwrap_or("error"),
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ),
+            field: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_must_be_http() {
+        assert!(Client::new(ClientConfig::new("ftp://x", "t")).is_err());
+        assert!(Client::new(ClientConfig::new("not a url", "t")).is_err());
+        assert!(Client::new(ClientConfig::new("http://127.0.0.1:8080/", "t")).is_ok());
+    }
+
+    #[test]
+    fn ids_cannot_escape_their_segment() {
+        assert_eq!(seg("tm_01AB"), "tm_01AB");
+        assert_eq!(seg("../x"), "..%2Fx");
+    }
+
+    #[test]
+    fn error_bodies_are_decoded() {
+        let e = api_error(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":{"code":"invalid_field","message":"bad","field":"name"}}"#,
+        );
+        assert!(matches!(e, ClientError::Api { status: 400, ref field, .. } if field.as_deref() == Some("name")));
+        assert!(api_error(StatusCode::NOT_FOUND, b"nope").is_not_found());
+    }
+}

@@ -1,0 +1,147 @@
+//! Database plumbing shared by the queue and the server, and nothing of either.
+//!
+//! Klaxon runs on SQLite (the embedded default) or PostgreSQL (scale-out). Both are reached through one
+//! `sqlx::AnyPool`; what differs is the SQL text, which lives in `.sql` files in one tree per database with the
+//! same file names, picked at run time by [`Dialect`]. So there is one Rust code path and two SQL trees, which is
+//! what keeps the two stores from drifting apart: a query added for one database without its twin fails the
+//! conformance suite on the other.
+//!
+//! Values cross the `Any` driver as `BIGINT`/`INTEGER` (times in Unix milliseconds, booleans as 0/1), `TEXT`
+//! (ids, JSON) and `BLOB`/`BYTEA`, the types both drivers map the same way.
+
+mod migrate;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    AnyPool, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+};
+
+pub use migrate::{Migration, Migrator};
+
+/// The database a pool talks to; it decides which SQL tree a query is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite in WAL mode, one file.
+    Sqlite,
+    /// PostgreSQL, shared by several replicas.
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of a database URL (`sqlite://...` or `postgres://...`/`postgresql://...`).
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(Error::UnsupportedUrl)
+        }
+    }
+
+    /// The name used for the SQL tree of this dialect (`sql/<name>/...`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    /// Picks the SQL text for this dialect; used by the `sql!` macros of the crates that own SQL trees.
+    pub fn pick(self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self {
+            Self::Sqlite => sqlite,
+            Self::Postgres => postgres,
+        }
+    }
+}
+
+/// Errors of connecting and migrating.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The URL names neither SQLite nor PostgreSQL.
+    #[error("database URL must start with sqlite:// or postgres://")]
+    UnsupportedUrl,
+    /// The driver refused the connection or a statement.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// A migration failed; nothing of it was applied.
+    #[error("migration {component}/{name} failed: {source}")]
+    Migration {
+        /// The component whose migration failed (`queue`, `klaxon`, ...).
+        component: &'static str,
+        /// The migration's file name.
+        name: &'static str,
+        /// What the database said.
+        source: sqlx::Error,
+    },
+}
+
+/// How a pool is sized and how long it waits.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Largest number of open connections.
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection before the call fails.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// An open pool and the dialect of its database.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The pool; every query of the process goes through it.
+    pub pool: AnyPool,
+    /// Which SQL tree the queries come from.
+    pub dialect: Dialect,
+    /// The URL the pool was opened with (PostgreSQL listeners open their own connection from it).
+    pub url: String,
+}
+
+impl Database {
+    /// Opens a pool. A SQLite file is created when missing and put in WAL mode with full fsync, so a
+    /// committed write survives a crash of the process or the machine.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, Error> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url)?;
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL lets readers run beside the one writer; FULL makes a commit durable before it
+                        // returns, which is what "a 2xx means the event is stored" rests on.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, dialect, url })
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}

@@ -1,0 +1,1 @@
+INSERT INTO accounts (id, name, created_at_ms) VALUES ($1, $2, $3)

@@ -1,0 +1,1 @@
+SELECT account_id FROM api_tokens WHERE token_hash = $1

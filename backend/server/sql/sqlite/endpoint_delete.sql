@@ -1,0 +1,1 @@
+DELETE FROM endpoints WHERE account_id = ? AND id = ?

@@ -1,0 +1,1 @@
+DELETE FROM escalation_policies WHERE account_id = ? AND id = ?

@@ -1,0 +1,1 @@
+SELECT id, name, slack_channel, members, description FROM teams WHERE account_id = ? AND id = ?

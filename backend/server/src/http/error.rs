@@ -1,0 +1,102 @@
+//! `AppError`: the one place that decides what a caller sees when a request fails, and logs it once.
+//!
+//! Internal failures (the database, a bug) answer 500 with a generic message; their detail goes to the log,
+//! never to the caller. Everything else names its cause, and the field when there is one.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use klaxon_api::{ErrorBody, ErrorDetail};
+
+use crate::store::StoreError;
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body or query is malformed or breaks a rule (400).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code (`invalid_json`, `invalid_field`, `invalid_query`).
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+        /// The offending field, when there is one.
+        field: Option<String>,
+    },
+    /// No or an unknown API token (401).
+    #[error("missing or invalid API token")]
+    Unauthorized,
+    /// No such object in the caller's account (404), whether it never existed or belongs to another account.
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with stored state (409).
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+        /// The field that conflicts, when one does.
+        field: Option<String>,
+    },
+    /// The body is larger than allowed (413).
+    #[error("request body too large: at most {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Anything else (500); the cause is logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// A 400 about one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest { code: "invalid_field", message: message.into(), field: Some(field.into()) }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict { message, field } => Self::Conflict { message, field: field.map(str::to_owned) },
+            StoreError::Invalid { message, field } => Self::field(field, message),
+            e @ (StoreError::Db(_) | StoreError::Corrupt(_)) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<klaxon_api::validate::FieldError> for AppError {
+    fn from(e: klaxon_api::validate::FieldError) -> Self {
+        Self::field(e.field, e.message)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match self {
+            Self::BadRequest { code, message, field } => (StatusCode::BAD_REQUEST, code, message, field),
+            Self::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid API token".to_owned(), None)
+            }
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such object".to_owned(), None),
+            Self::Conflict { message, field } => (StatusCode::CONFLICT, "conflict", message, field),
+            e @ Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string(), None),
+            Self::Internal(e) => {
+                tracing::error!(error = ?e, "Request failed.");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned(), None)
+            }
+        };
+        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// Handler results.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,41 @@
+//! The HTTP edge: the router, the shared state handlers see, and the error and extractor types.
+
+mod endpoints;
+mod error;
+mod extract;
+mod health;
+pub mod openapi;
+mod policies;
+mod teams;
+
+use std::sync::Arc;
+
+use axum::{Router, extract::DefaultBodyLimit};
+use tower_http::trace::TraceLayer;
+
+pub use error::{AppError, AppResult};
+pub use extract::{Account, AppJson, AppQuery, MAX_BODY_BYTES, parse_json};
+
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Base of the ingest URLs handed out (`KLAXON_PUBLIC_URL`), without a trailing slash.
+    pub public_url: Arc<str>,
+}
+
+/// The whole HTTP surface; `serve` binds it and tests call it without a socket.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .merge(openapi::routes())
+        .merge(teams::routes())
+        .merge(policies::routes())
+        .merge(endpoints::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

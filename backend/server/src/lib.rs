@@ -1,0 +1,7 @@
+//! Klaxon's backend service: the management API, and (as the other parts land) ingest, alerts, escalation,
+//! Slack and AWS. `main.rs` is only the command line; everything testable lives here.
+
+pub mod config;
+pub mod http;
+pub mod serve;
+pub mod store;

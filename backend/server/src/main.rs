@@ -1,0 +1,79 @@
+//! The `klaxon` command line.
+
+use std::io::Write as _;
+
+use clap::{Parser, Subcommand};
+use klaxon::config::{DatabaseArgs, ServeArgs};
+use tracing_subscriber::EnvFilter;
+
+/// Klaxon forwards alerts from AWS and any HTTPS caller into Slack, and escalates the ones nobody
+/// acknowledges.
+#[derive(Debug, Parser)]
+#[command(name = "klaxon", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: the management API, ingest and the workers. Migrates the database first.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit (serve does this too).
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create an account and print its API token on stdout, alone, once: it cannot be shown again.
+    ///
+    /// Example: `TOKEN=$(klaxon account create --name acme)`.
+    Create {
+        /// A name for people (e.g. the Slack workspace).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("KLAXON_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("klaxon: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => klaxon::serve::run(&cli.db, &args).await,
+        Command::Migrate => {
+            let store = klaxon::serve::open_store(&cli.db).await?;
+            store.database().pool.close().await;
+            tracing::info!("Database is up to date.");
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create { name }) => {
+            let name = name.trim();
+            anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+            let store = klaxon::serve::open_store(&cli.db).await?;
+            let account = store.create_account(name).await?;
+            tracing::info!(account = account.id, "Created the account; its API token follows on stdout.");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", account.token)?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Accounts and their API tokens. A token is shown once, at creation; only its SHA-256 is stored. The
+//! tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, StoreError, new_id, new_secret, now_ms, sql};
+
+/// A freshly created account and its first token (the only time the token is available).
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The account's id.
+    pub id: String,
+    /// The API token, in clear; it cannot be recovered later.
+    pub token: String,
+}
+
+/// Prefix of API tokens, so a leaked one is recognisable (secret scanners key on such prefixes).
+const TOKEN_PREFIX: &str = "klx_";
+
+impl Store {
+    /// Creates an account with a first API token.
+    pub async fn create_account(&self, name: &str) -> Result<NewAccount, StoreError> {
+        let id = new_id("acct");
+        let token = new_secret(TOKEN_PREFIX);
+        let now = now_ms();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(sql!(self, "account_insert")).bind(&id).bind(name).bind(now).execute(&mut *tx).await?;
+        sqlx::query(sql!(self, "token_insert"))
+            .bind(hash_token(&token))
+            .bind(&id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(NewAccount { id, token })
+    }
+
+    /// The account a token belongs to, if any.
+    pub async fn account_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(sql!(self, "token_account"))
+            .bind(hash_token(token))
+            .fetch_optional(&self.db.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

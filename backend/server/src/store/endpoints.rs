@@ -1,0 +1,216 @@
+//! Endpoints. Each has a random ingest token, the secret part of its ingest URL; the URL itself is built at
+//! the HTTP edge from `KLAXON_PUBLIC_URL`, so moving the service does not rewrite stored rows.
+
+use klaxon_api::{Endpoint, EndpointInput, Page};
+use sqlx::{Row, any::AnyRow};
+
+use super::{Store, StoreError, conflict_on, into_page, new_id, new_secret, now_ms, page_bounds, sql};
+
+const DUPLICATE: &str = "an endpoint with this name already exists in the team";
+const IN_USE: &str = "the endpoint is still referenced";
+
+/// Prefix of ingest tokens.
+const INGEST_PREFIX: &str = "ing_";
+
+/// An endpoint with its ingest token, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEndpoint {
+    /// Server-assigned id.
+    pub id: String,
+    /// The team its alerts belong to.
+    pub team_id: String,
+    /// The policy that escalates its alerts; `None` means the team's default chain.
+    pub escalation_policy_id: Option<String>,
+    /// Unique name within the team.
+    pub name: String,
+    /// Allowed SNS topics, sorted and without duplicates; empty = any.
+    pub allowed_topic_arns: Vec<String>,
+    /// Alert grouping window in minutes.
+    pub alert_grouping_minutes: u32,
+    /// Notification grouping window in minutes.
+    pub notification_grouping_minutes: u32,
+    /// The secret token in the ingest URL.
+    pub ingest_token: String,
+}
+
+impl StoredEndpoint {
+    /// The API view, with ingest URLs under `public_url`.
+    pub fn to_api(&self, public_url: &str) -> Endpoint {
+        let url = format!("{}/ingest/{}", public_url.trim_end_matches('/'), self.ingest_token);
+        Endpoint {
+            id: self.id.clone(),
+            team_id: self.team_id.clone(),
+            escalation_policy_id: self.escalation_policy_id.clone(),
+            name: self.name.clone(),
+            allowed_topic_arns: self.allowed_topic_arns.clone(),
+            alert_grouping_minutes: self.alert_grouping_minutes,
+            notification_grouping_minutes: self.notification_grouping_minutes,
+            sns_url: url.clone(),
+            url,
+        }
+    }
+}
+
+/// An endpoint found by its ingest token, with the account it belongs to.
+#[derive(Debug, Clone)]
+pub struct IngestEndpoint {
+    /// The owning account.
+    pub account_id: String,
+    /// The endpoint.
+    pub endpoint: StoredEndpoint,
+}
+
+impl Store {
+    /// Creates an endpoint with a fresh ingest token.
+    pub async fn create_endpoint(
+        &self,
+        account: &str,
+        input: &EndpointInput,
+    ) -> Result<StoredEndpoint, StoreError> {
+        self.require_team(account, &input.team_id).await?;
+        self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref()).await?;
+        let now = now_ms();
+        let row = sqlx::query(sql!(self, "endpoint_insert"))
+            .bind(new_id("ep"))
+            .bind(account)
+            .bind(&input.team_id)
+            .bind(input.escalation_policy_id.as_deref())
+            .bind(&input.name)
+            .bind(serde_json::to_string(&topic_set(&input.allowed_topic_arns))?)
+            .bind(i64::from(input.alert_grouping_minutes))
+            .bind(i64::from(input.notification_grouping_minutes))
+            .bind(new_secret(INGEST_PREFIX))
+            .bind(now)
+            .bind(now)
+            .fetch_one(&self.db.pool)
+            .await
+            .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
+        flatten(&row, 0)
+    }
+
+    /// Reads an endpoint of the account.
+    pub async fn get_endpoint(&self, account: &str, id: &str) -> Result<StoredEndpoint, StoreError> {
+        let row = sqlx::query(sql!(self, "endpoint_get"))
+            .bind(account)
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        flatten(&row, 0)
+    }
+
+    /// Lists the account's endpoints, optionally of one team and with one name.
+    pub async fn list_endpoints(
+        &self,
+        account: &str,
+        team_id: Option<&str>,
+        name: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<StoredEndpoint>, StoreError> {
+        let (after, fetch) = page_bounds(cursor, limit);
+        let rows = sqlx::query(sql!(self, "endpoint_list"))
+            .bind(account)
+            .bind(team_id)
+            .bind(name)
+            .bind(after)
+            .bind(fetch)
+            .fetch_all(&self.db.pool)
+            .await?;
+        let items = rows.iter().map(|r| flatten(r, 0)).collect::<Result<Vec<_>, _>>()?;
+        Ok(into_page(items, limit, |e| &e.id))
+    }
+
+    /// Replaces an endpoint; its team and ingest token stay.
+    pub async fn update_endpoint(
+        &self,
+        account: &str,
+        id: &str,
+        input: &EndpointInput,
+    ) -> Result<StoredEndpoint, StoreError> {
+        let current = self.get_endpoint(account, id).await?;
+        if current.team_id != input.team_id {
+            return Err(StoreError::Invalid {
+                message: "an endpoint cannot move to another team; create a new endpoint instead".into(),
+                field: "team_id",
+            });
+        }
+        self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref()).await?;
+        let row = sqlx::query(sql!(self, "endpoint_update"))
+            .bind(input.escalation_policy_id.as_deref())
+            .bind(&input.name)
+            .bind(serde_json::to_string(&topic_set(&input.allowed_topic_arns))?)
+            .bind(i64::from(input.alert_grouping_minutes))
+            .bind(i64::from(input.notification_grouping_minutes))
+            .bind(now_ms())
+            .bind(account)
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?
+            .ok_or(StoreError::NotFound)?;
+        flatten(&row, 0)
+    }
+
+    /// Deletes an endpoint.
+    pub async fn delete_endpoint(&self, account: &str, id: &str) -> Result<(), StoreError> {
+        let done = sqlx::query(sql!(self, "endpoint_delete"))
+            .bind(account)
+            .bind(id)
+            .execute(&self.db.pool)
+            .await
+            .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// The endpoint an ingest token opens, with its account.
+    pub async fn endpoint_by_token(&self, token: &str) -> Result<Option<IngestEndpoint>, StoreError> {
+        let row = sqlx::query(sql!(self, "endpoint_by_token")).bind(token).fetch_optional(&self.db.pool).await?;
+        row.map(|r| Ok(IngestEndpoint { account_id: r.try_get(0)?, endpoint: flatten(&r, 1)? })).transpose()
+    }
+
+    async fn require_policy_of_team(
+        &self,
+        account: &str,
+        team_id: &str,
+        policy_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(policy_id) = policy_id else { return Ok(()) };
+        match self.get_policy(account, policy_id).await {
+            Ok(p) if p.team_id == team_id => Ok(()),
+            Ok(_) => Err(StoreError::Invalid {
+                message: format!("policy {policy_id:?} belongs to another team"),
+                field: "escalation_policy_id",
+            }),
+            Err(StoreError::NotFound) => Err(StoreError::Invalid {
+                message: format!("no escalation policy {policy_id:?} in this account"),
+                field: "escalation_policy_id",
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Topic ARNs are a set: stored sorted and without duplicates, so reads are stable whatever the input order.
+fn topic_set(arns: &[String]) -> Vec<String> {
+    let mut set = arns.to_vec();
+    set.sort();
+    set.dedup();
+    set
+}
+
+fn flatten(row: &AnyRow, at: usize) -> Result<StoredEndpoint, StoreError> {
+    let minutes = |i: usize| -> Result<u32, StoreError> {
+        Ok(u32::try_from(row.try_get::<i64, _>(at + i)?).unwrap_or(u32::MAX))
+    };
+    Ok(StoredEndpoint {
+        id: row.try_get(at)?,
+        team_id: row.try_get(at + 1)?,
+        escalation_policy_id: row.try_get(at + 2)?,
+        name: row.try_get(at + 3)?,
+        allowed_topic_arns: serde_json::from_str(&row.try_get::<String, _>(at + 4)?)?,
+        alert_grouping_minutes: minutes(5)?,
+        notification_grouping_minutes: minutes(6)?,
+        ingest_token: row.try_get(at + 7)?,
+    })
+}

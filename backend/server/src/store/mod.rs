@@ -1,0 +1,147 @@
+//! The store: every read and write of Klaxon's own tables, on SQLite or PostgreSQL.
+//!
+//! One `Store` type serves both databases: the SQL of each query lives in `sql/sqlite/<name>.sql` and
+//! `sql/postgres/<name>.sql` (same names), picked by the pool's dialect through [`sql!`]. Every query of an
+//! account's objects takes the account id, so one account can never read or change another's.
+
+mod accounts;
+mod endpoints;
+mod policies;
+mod teams;
+
+use klaxon_db::{Database, Migration, Migrator};
+use rand::RngCore;
+
+pub use accounts::NewAccount;
+pub use endpoints::{IngestEndpoint, StoredEndpoint};
+
+/// The SQL text of a query for the store's dialect: `sql!(self, "team_get")`.
+macro_rules! sql {
+    ($store:expr, $name:literal) => {
+        $store.db.dialect.pick(
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $name, ".sql")),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/postgres/", $name, ".sql")),
+        )
+    };
+}
+pub(crate) use sql;
+
+/// The server's migrations, oldest first (the queue has its own).
+pub const MIGRATOR: Migrator = Migrator {
+    component: "klaxon",
+    migrations: &[Migration {
+        name: "0001_core.sql",
+        sqlite: include_str!("../../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_core.sql"),
+    }],
+};
+
+/// What a store call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such object in the caller's account.
+    #[error("not found")]
+    NotFound,
+    /// The write contradicts a stored object (a duplicate name, a dependent object).
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts, as a sentence.
+        message: String,
+        /// The field of the request that conflicts, when one does.
+        field: Option<&'static str>,
+    },
+    /// The request names something that does not exist or may not be used (a team of another account).
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong, as a sentence.
+        message: String,
+        /// The offending field.
+        field: &'static str,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A stored JSON document could not be read back.
+    #[error("corrupt stored document: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+/// Klaxon's tables.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// A store over an open database (migrated or not).
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The database, for components that own tables of their own (the queue).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Applies the server's migrations.
+    pub async fn migrate(&self) -> Result<Vec<&'static str>, klaxon_db::Error> {
+        MIGRATOR.run(&self.db).await
+    }
+}
+
+/// A new server-assigned id: a short type prefix and a UUIDv7, so ids sort by creation time (the order lists
+/// page in) and say what they are.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A new secret token: 32 random bytes (256 bits) as URL-safe base64, after a readable prefix.
+pub(crate) fn new_secret(prefix: &str) -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The current time in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000).try_into().unwrap_or(i64::MAX)
+}
+
+/// Maps a unique-constraint or foreign-key violation to a conflict with a message, other errors unchanged.
+pub(crate) fn conflict_on(err: sqlx::Error, unique: &str, unique_field: &'static str, referenced: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return StoreError::Conflict { message: unique.to_owned(), field: Some(unique_field) };
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::Conflict { message: referenced.to_owned(), field: None };
+        }
+    }
+    StoreError::Db(err)
+}
+
+/// Page bounds: the cursor (exclusive lower bound of ids) and the limit, plus one row to know whether a next
+/// page exists.
+pub(crate) fn page_bounds(cursor: Option<&str>, limit: u32) -> (String, i64) {
+    (cursor.unwrap_or_default().to_owned(), i64::from(limit) + 1)
+}
+
+/// Cuts the extra row of [`page_bounds`] and derives the next cursor.
+pub(crate) fn into_page<T>(
+    mut items: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> &str,
+) -> klaxon_api::Page<T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|t| id(t).to_owned())
+    } else {
+        None
+    };
+    klaxon_api::Page { items, next_cursor }
+}
+
+#[cfg(test)]
+mod tests;
