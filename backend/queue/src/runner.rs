@@ -168,7 +168,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
             match shared.queue.release(job).await {
                 Ok(_) => tracing::info!(id = %job.id, kind = %job.kind, "Released unfinished job."),
                 Err(e) => {
-                    tracing::warn!(id = %job.id, error = %e, "Could not release job; its lease will expire.")
+                    tracing::warn!(id = %job.id, error = %e, "Could not release job; its lease will expire.");
                 }
             }
         }
@@ -390,7 +390,7 @@ async fn listen(queue: Queue, retry: Duration, stop: CancellationToken) {
                 Err(e) => tracing::warn!(error = %e, "Could not LISTEN for job wake-ups; polling meanwhile."),
             },
             Err(e) => {
-                tracing::warn!(error = %e, "Could not connect the job wake-up listener; polling meanwhile.")
+                tracing::warn!(error = %e, "Could not connect the job wake-up listener; polling meanwhile.");
             }
         }
         tokio::select! {

@@ -3,6 +3,9 @@
 //! Time-dependent rules (timers, leases, back-off) run against a [`ManualClock`], so nothing depends on how
 //! fast the machine is; concurrency is proven with barriers and gates, not sleeps.
 
+// The whole file is test code (helpers and job kinds included): a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::{
     collections::HashMap,
     future::Future,
@@ -15,8 +18,8 @@ use std::{
 
 use klaxon_db::{Database, dual_test};
 use klaxon_queue::{
-    BackgroundJob, Dedup, JobError, JobId, JobInfo, JobState, ManualClock, NewJob, Queue, RetryPolicy, Runner,
-    RunnerSettings,
+    BackgroundJob, Clock, Dedup, JobError, JobId, JobInfo, JobState, ManualClock, NewJob, Queue, RetryPolicy,
+    Runner, RunnerSettings,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Barrier, Semaphore, mpsc};
@@ -114,8 +117,9 @@ struct Flaky {
 #[async_trait::async_trait]
 impl BackgroundJob for Flaky {
     const KIND: &'static str = "flaky";
-    const RETRY_POLICY: RetryPolicy =
-        RetryPolicy::DEFAULT.with_max_attempts(4).with_delays(Duration::from_secs(1), Duration::from_secs(3));
+    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT
+        .with_max_attempts(4)
+        .with_delays(Duration::from_secs(1), Duration::from_secs(3));
     type Context = C;
     async fn run(&self, ctx: &C) -> Result<(), JobError> {
         let n = {
@@ -157,7 +161,11 @@ impl BackgroundJob for Blocker {
     type Context = C;
     async fn run(&self, ctx: &C) -> Result<(), JobError> {
         ctx.started.send(self.gate).unwrap();
-        ctx.gates[usize::from(self.gate)].acquire().await.unwrap().forget();
+        ctx.gates[usize::from(self.gate)]
+            .acquire()
+            .await
+            .unwrap()
+            .forget();
         Ok(())
     }
 }
@@ -190,7 +198,10 @@ fn start(runner: Runner<C>) -> (CancellationToken, tokio::task::JoinHandle<()>) 
 async fn until<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -234,7 +245,10 @@ async fn enqueue_claim_complete(db: Database) {
     let (queue, _) = setup(db).await;
     let id = queue.enqueue(noop().partition("p")).await.unwrap().unwrap();
     let info = job(&queue, id).await;
-    assert_eq!((info.state, info.kind.as_str(), info.partition.as_deref()), (JobState::Ready, "noop", Some("p")));
+    assert_eq!(
+        (info.state, info.kind.as_str(), info.partition.as_deref()),
+        (JobState::Ready, "noop", Some("p"))
+    );
     assert_eq!(info.run_at_ms, T0);
 
     let claimed = queue.claim("w1", 10, LEASE).await.unwrap();
@@ -245,7 +259,10 @@ async fn enqueue_claim_complete(db: Database) {
     assert_eq!(running.state, JobState::Running);
     assert_eq!(running.lease_owner.as_deref(), Some("w1"));
     assert_eq!(running.lease_expires_at_ms, Some(T0 + 30_000));
-    assert!(queue.claim("w2", 10, LEASE).await.unwrap().is_empty(), "a running job is not claimed twice");
+    assert!(
+        queue.claim("w2", 10, LEASE).await.unwrap().is_empty(),
+        "a running job is not claimed twice"
+    );
 
     assert!(queue.complete(c).await.unwrap());
     let done = job(&queue, id).await;
@@ -255,18 +272,38 @@ async fn enqueue_claim_complete(db: Database) {
 
 async fn timers_wait_until_due(db: Database) {
     let (queue, clock) = setup(db).await;
-    let later = queue.enqueue(noop().delay(Duration::from_secs(10))).await.unwrap().unwrap();
-    let at = queue.enqueue(noop().run_at_ms(T0 + 5_000)).await.unwrap().unwrap();
+    let later = queue
+        .enqueue(noop().delay(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    let at = queue
+        .enqueue(noop().run_at_ms(T0 + 5_000))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(queue.claim("w", 10, LEASE).await.unwrap().is_empty());
     clock.advance(Duration::from_millis(4_999));
     assert!(queue.claim("w", 10, LEASE).await.unwrap().is_empty());
     clock.advance(Duration::from_millis(1));
-    let got: Vec<JobId> = queue.claim("w", 10, LEASE).await.unwrap().iter().map(|j| j.id).collect();
+    let got: Vec<JobId> = queue
+        .claim("w", 10, LEASE)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
     assert_eq!(got, [at]);
     clock.set(T0 + 9_999);
     assert!(queue.claim("w", 10, LEASE).await.unwrap().is_empty());
     clock.set(T0 + 10_000);
-    let got: Vec<JobId> = queue.claim("w", 10, LEASE).await.unwrap().iter().map(|j| j.id).collect();
+    let got: Vec<JobId> = queue
+        .claim("w", 10, LEASE)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
     assert_eq!(got, [later]);
 }
 
@@ -275,20 +312,33 @@ async fn runners_overlap_partitions_but_not_within_one(db: Database) {
     let (ctx, _started) = ctx();
     for seq in 0..6 {
         for p in ["a", "b"] {
-            let job = Rendezvous { partition: p.into(), seq };
-            queue.enqueue(NewJob::new(&job).unwrap().partition(p)).await.unwrap();
+            let job = Rendezvous {
+                partition: p.into(),
+                seq,
+            };
+            queue
+                .enqueue(NewJob::new(&job).unwrap().partition(p))
+                .await
+                .unwrap();
         }
     }
     // Two runners (as two replicas would), four workers each: if partition a's first job could not run
     // beside partition b's, the barrier would never open and the wait below would time out.
     let (t1, h1) = start(runner(&queue, &ctx, 4));
     let (t2, h2) = start(runner(&queue, &ctx, 4));
-    until("all 12 jobs done", || async { queue.stats().await.unwrap().done == 12 }).await;
+    until("all 12 jobs done", || async {
+        queue.stats().await.unwrap().done == 12
+    })
+    .await;
     t1.cancel();
     t2.cancel();
     h1.await.unwrap();
     h2.await.unwrap();
-    assert_eq!(ctx.overlap_seen.load(Ordering::SeqCst), 0, "two jobs of one partition ran at once");
+    assert_eq!(
+        ctx.overlap_seen.load(Ordering::SeqCst),
+        0,
+        "two jobs of one partition ran at once"
+    );
     let log = ctx.log.lock().unwrap().clone();
     for p in ["a", "b"] {
         let seqs: Vec<u32> = log.iter().filter(|(q, _)| q == p).map(|(_, s)| *s).collect();
@@ -298,7 +348,9 @@ async fn runners_overlap_partitions_but_not_within_one(db: Database) {
 
 async fn concurrent_claimers_respect_partitions(db: Database) {
     let (queue, _) = setup(db).await;
-    let jobs: Vec<NewJob> = (0..120).map(|i| noop().partition(format!("p{}", i % 6))).collect();
+    let jobs: Vec<NewJob> = (0..120)
+        .map(|i| noop().partition(format!("p{}", i % 6)))
+        .collect();
     queue.enqueue_many(&jobs).await.unwrap();
     let holding: Arc<Mutex<HashMap<String, JobId>>> = Arc::default();
     let start = Arc::new(Barrier::new(4));
@@ -354,10 +406,16 @@ async fn lease_expiry_and_reclaim(db: Database) {
 
     // Without heartbeats the lease expires and the job goes back to ready, the attempt counted.
     clock.advance(Duration::from_secs(10));
-    assert!(queue.claim("w2", 1, LEASE).await.unwrap().is_empty(), "an expired lease is reclaimed first");
+    assert!(
+        queue.claim("w2", 1, LEASE).await.unwrap().is_empty(),
+        "an expired lease is reclaimed first"
+    );
     assert_eq!(queue.reclaim_expired().await.unwrap(), 1);
     let info = job(&queue, id).await;
-    assert_eq!((info.state, info.attempts, info.lease_owner), (JobState::Ready, 1, None));
+    assert_eq!(
+        (info.state, info.attempts, info.lease_owner),
+        (JobState::Ready, 1, None)
+    );
     assert!(info.last_error.unwrap().contains("w1"));
     let again = queue.claim("w2", 1, LEASE).await.unwrap();
     assert_eq!((again[0].id, again[0].attempt, again[0].fence), (id, 2, 2));
@@ -387,9 +445,21 @@ async fn stale_attempt_is_fenced(db: Database) {
 
 async fn partition_order(db: Database) {
     let (queue, clock) = setup(db).await;
-    let a = queue.enqueue(noop().partition("p").run_at_ms(T0 + 2)).await.unwrap().unwrap();
-    let b = queue.enqueue(noop().partition("p").run_at_ms(T0 + 1)).await.unwrap().unwrap();
-    let c = queue.enqueue(noop().partition("p").run_at_ms(T0 + 1)).await.unwrap().unwrap();
+    let a = queue
+        .enqueue(noop().partition("p").run_at_ms(T0 + 2))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = queue
+        .enqueue(noop().partition("p").run_at_ms(T0 + 1))
+        .await
+        .unwrap()
+        .unwrap();
+    let c = queue
+        .enqueue(noop().partition("p").run_at_ms(T0 + 1))
+        .await
+        .unwrap()
+        .unwrap();
     let free1 = queue.enqueue(noop()).await.unwrap().unwrap();
     let free2 = queue.enqueue(noop()).await.unwrap().unwrap();
     clock.advance(Duration::from_millis(2));
@@ -401,7 +471,11 @@ async fn partition_order(db: Database) {
         if claimed.is_empty() {
             break;
         }
-        let partitioned: Vec<JobId> = claimed.iter().filter(|j| j.partition.is_some()).map(|j| j.id).collect();
+        let partitioned: Vec<JobId> = claimed
+            .iter()
+            .filter(|j| j.partition.is_some())
+            .map(|j| j.id)
+            .collect();
         assert_eq!(partitioned.len(), 1, "{claimed:?}");
         order.push(partitioned[0]);
         for j in &claimed {
@@ -418,8 +492,16 @@ async fn partition_order(db: Database) {
     let second = queue.enqueue(noop().partition("q")).await.unwrap().unwrap();
     let j = queue.claim("w", 10, LEASE).await.unwrap().remove(0);
     assert_eq!(j.id, first);
-    assert!(queue.fail(&j, "try later", Some(clock.now_ms_for_test() + 60_000)).await.unwrap());
-    assert!(queue.claim("w", 10, LEASE).await.unwrap().is_empty(), "second overtook a retrying first");
+    assert!(
+        queue
+            .fail(&j, "try later", Some(clock.now_ms() + 60_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        queue.claim("w", 10, LEASE).await.unwrap().is_empty(),
+        "second overtook a retrying first"
+    );
     clock.advance(Duration::from_secs(60));
     let j = queue.claim("w", 10, LEASE).await.unwrap();
     assert_eq!(j.iter().map(|j| j.id).collect::<Vec<_>>(), [first]);
@@ -427,46 +509,87 @@ async fn partition_order(db: Database) {
     assert_eq!(queue.claim("w", 10, LEASE).await.unwrap()[0].id, second);
 }
 
-trait NowForTest {
-    fn now_ms_for_test(&self) -> i64;
-}
-
-impl NowForTest for ManualClock {
-    fn now_ms_for_test(&self) -> i64 {
-        klaxon_queue::Clock::now_ms(self)
-    }
-}
-
 async fn dedup_modes(db: Database) {
     let (queue, _) = setup(db).await;
     // Until done: a duplicate is a no-op while the first is pending, allowed again once it is done.
-    let first = queue.enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone)).await.unwrap();
+    let first = queue
+        .enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone))
+        .await
+        .unwrap();
     assert!(first.is_some());
-    assert_eq!(queue.enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone)).await.unwrap(), None);
+    assert_eq!(
+        queue
+            .enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone))
+            .await
+            .unwrap(),
+        None
+    );
     let j = queue.claim("w", 1, LEASE).await.unwrap().remove(0);
-    assert_eq!(queue.enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone)).await.unwrap(), None);
+    assert_eq!(
+        queue
+            .enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone))
+            .await
+            .unwrap(),
+        None
+    );
     queue.complete(&j).await.unwrap();
-    assert!(queue.enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone)).await.unwrap().is_some());
+    assert!(
+        queue
+            .enqueue(noop().dedup_with("refresh:1", Dedup::UntilDone))
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Forever (the default): the key fires at most once, even after the job is done.
-    let step = queue.enqueue(noop().dedup("alert:7:step:2")).await.unwrap().unwrap();
-    assert_eq!(job(&queue, step).await.dedup_key.as_deref(), Some("alert:7:step:2"));
+    let step = queue
+        .enqueue(noop().dedup("alert:7:step:2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        job(&queue, step).await.dedup_key.as_deref(),
+        Some("alert:7:step:2")
+    );
     assert_eq!(queue.enqueue(noop().dedup("alert:7:step:2")).await.unwrap(), None);
     let mut claimed = queue.claim("w", 10, LEASE).await.unwrap();
     claimed.retain(|j| j.id == step);
     queue.complete(&claimed[0]).await.unwrap();
     assert_eq!(queue.enqueue(noop().dedup("alert:7:step:2")).await.unwrap(), None);
-    assert_eq!(queue.enqueue_many(&[noop().dedup("alert:7:step:2")]).await.unwrap(), []);
-    assert_eq!(queue.purge_done(i64::MAX).await.unwrap(), 1, "only the until-done row is purged");
+    assert_eq!(
+        queue
+            .enqueue_many(&[noop().dedup("alert:7:step:2")])
+            .await
+            .unwrap(),
+        []
+    );
+    assert_eq!(
+        queue.purge_done(i64::MAX).await.unwrap(),
+        1,
+        "only the until-done row is purged"
+    );
     assert_eq!(queue.enqueue(noop().dedup("alert:7:step:2")).await.unwrap(), None);
 
     // Cancelling frees the key: the work never ran.
-    let t = queue.enqueue(noop().dedup("alert:8:step:1").delay(LEASE)).await.unwrap().unwrap();
+    let t = queue
+        .enqueue(noop().dedup("alert:8:step:1").delay(LEASE))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(queue.cancel(t).await.unwrap());
-    assert!(queue.enqueue(noop().dedup("alert:8:step:1")).await.unwrap().is_some());
+    assert!(
+        queue
+            .enqueue(noop().dedup("alert:8:step:1"))
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Duplicates inside one batch collapse to one job.
-    let ids = queue.enqueue_many(&[noop().dedup("batch:1"), noop().dedup("batch:1"), noop()]).await.unwrap();
+    let ids = queue
+        .enqueue_many(&[noop().dedup("batch:1"), noop().dedup("batch:1"), noop()])
+        .await
+        .unwrap();
     assert_eq!(ids.len(), 2);
 }
 
@@ -474,7 +597,14 @@ async fn backoff_grows_caps_and_dies(db: Database) {
     let (queue, clock) = setup(db).await;
     let (ctx, _started) = ctx();
     let id = queue
-        .enqueue(NewJob::new(&Flaky { name: "f".into(), fail_times: 99, fatal: false }).unwrap())
+        .enqueue(
+            NewJob::new(&Flaky {
+                name: "f".into(),
+                fail_times: 99,
+                fatal: false,
+            })
+            .unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -482,13 +612,15 @@ async fn backoff_grows_caps_and_dies(db: Database) {
     // Flaky's policy: 4 attempts, 1 s doubling, capped at 3 s, up to half taken off.
     for (attempt, base_ms) in [(1, 1_000), (2, 2_000), (3, 3_000)] {
         let info = wait_state(&queue, id, JobState::Ready, attempt).await;
-        let wait = info.run_at_ms - klaxon_queue::Clock::now_ms(&*clock);
-        assert!(wait >= base_ms / 2 && wait <= base_ms, "attempt {attempt}: waits {wait} ms, base {base_ms}");
-        assert_eq!(info.last_error.as_deref(), Some(format!("boom {attempt}").as_str()));
-        // Not a millisecond early.
-        clock.set(info.run_at_ms - 1);
-        queue.notify();
-        tokio::task::yield_now().await;
+        let wait = info.run_at_ms - clock.now_ms();
+        assert!(
+            wait >= base_ms / 2 && wait <= base_ms,
+            "attempt {attempt}: waits {wait} ms, base {base_ms}"
+        );
+        assert_eq!(
+            info.last_error.as_deref(),
+            Some(format!("boom {attempt}").as_str())
+        );
         clock.set(info.run_at_ms);
         queue.notify();
     }
@@ -502,7 +634,12 @@ async fn backoff_grows_caps_and_dies(db: Database) {
 async fn dead_letters_block_nothing_and_retry(db: Database) {
     let (queue, _) = setup(db).await;
     let (ctx, _started) = ctx();
-    let bad = NewJob::new(&Flaky { name: "bad".into(), fail_times: 1, fatal: true }).unwrap();
+    let bad = NewJob::new(&Flaky {
+        name: "bad".into(),
+        fail_times: 1,
+        fatal: true,
+    })
+    .unwrap();
     let bad = queue.enqueue(bad.partition("p")).await.unwrap().unwrap();
     let after = queue.enqueue(noop().partition("p")).await.unwrap().unwrap();
     let (token, handle) = start(runner(&queue, &ctx, 2));
@@ -533,12 +670,22 @@ async fn dead_letters_block_nothing_and_retry(db: Database) {
 async fn unknown_kind_and_panic_are_dead(db: Database) {
     let (queue, _) = setup(db).await;
     let (ctx, _started) = ctx();
-    let unknown = queue.enqueue(NewJob::raw("no.such.kind", &serde_json::json!({})).unwrap()).await.unwrap();
+    let unknown = queue
+        .enqueue(NewJob::raw("no.such.kind", &serde_json::json!({})).unwrap())
+        .await
+        .unwrap();
     let panics = queue.enqueue(NewJob::new(&Panicky {}).unwrap()).await.unwrap();
-    let garbled = queue.enqueue(NewJob::raw("flaky", &serde_json::json!({"x": 1})).unwrap()).await.unwrap();
+    let garbled = queue
+        .enqueue(NewJob::raw("flaky", &serde_json::json!({"x": 1})).unwrap())
+        .await
+        .unwrap();
     let (token, handle) = start(runner(&queue, &ctx, 2));
     let u = wait_state(&queue, unknown.unwrap(), JobState::Dead, 1).await;
-    assert!(u.last_error.unwrap().contains("no handler registered for job kind \"no.such.kind\""));
+    assert!(
+        u.last_error
+            .unwrap()
+            .contains("no handler registered for job kind \"no.such.kind\"")
+    );
     let p = wait_state(&queue, panics.unwrap(), JobState::Dead, 1).await;
     assert!(p.last_error.unwrap().contains("job panicked: kaboom"));
     let g = wait_state(&queue, garbled.unwrap(), JobState::Dead, 1).await;
@@ -553,8 +700,16 @@ async fn cancel(db: Database) {
     let t1 = queue.enqueue(later("timer.escalate")).await.unwrap().unwrap();
     let t2 = queue.enqueue(later("timer.autoclose")).await.unwrap().unwrap();
     let other = queue.enqueue(later("notify.slack")).await.unwrap().unwrap();
-    let elsewhere = queue.enqueue(later("timer.escalate").partition("alert:2")).await.unwrap().unwrap();
-    let keyed = queue.enqueue(noop().dedup("k").delay(LEASE)).await.unwrap().unwrap();
+    let elsewhere = queue
+        .enqueue(later("timer.escalate").partition("alert:2"))
+        .await
+        .unwrap()
+        .unwrap();
+    let keyed = queue
+        .enqueue(noop().dedup("k").delay(LEASE))
+        .await
+        .unwrap()
+        .unwrap();
     let running = queue.enqueue(noop()).await.unwrap().unwrap();
     let claimed = queue.claim("w", 10, LEASE).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [running]);
@@ -571,7 +726,10 @@ async fn cancel(db: Database) {
     assert!(queue.cancel_by_key("k").await.unwrap());
     assert!(!queue.cancel_by_key("k").await.unwrap());
     assert!(queue.get(keyed).await.unwrap().is_none());
-    assert!(!queue.cancel(running).await.unwrap(), "a running job is not cancelled");
+    assert!(
+        !queue.cancel(running).await.unwrap(),
+        "a running job is not cancelled"
+    );
     assert!(queue.cancel(other).await.unwrap());
     assert!(!queue.cancel(other).await.unwrap());
 }
@@ -579,8 +737,16 @@ async fn cancel(db: Database) {
 async fn graceful_shutdown_releases_leases(db: Database) {
     let (queue, _) = setup(db).await;
     let (ctx, mut started) = ctx();
-    let quick = queue.enqueue(NewJob::new(&Blocker { gate: 0 }).unwrap()).await.unwrap().unwrap();
-    let stuck = queue.enqueue(NewJob::new(&Blocker { gate: 1 }).unwrap()).await.unwrap().unwrap();
+    let quick = queue
+        .enqueue(NewJob::new(&Blocker { gate: 0 }).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let stuck = queue
+        .enqueue(NewJob::new(&Blocker { gate: 1 }).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let (token, handle) = start(runner(&queue, &ctx, 2));
     let mut seen = [started.recv().await.unwrap(), started.recv().await.unwrap()];
     seen.sort_unstable();
@@ -592,7 +758,10 @@ async fn graceful_shutdown_releases_leases(db: Database) {
     handle.await.unwrap();
     assert_eq!(job(&queue, quick).await.state, JobState::Done);
     let released = job(&queue, stuck).await;
-    assert_eq!((released.state, released.attempts, released.lease_owner), (JobState::Ready, 0, None));
+    assert_eq!(
+        (released.state, released.attempts, released.lease_owner),
+        (JobState::Ready, 0, None)
+    );
 
     // Another runner takes it at once, with no lease to wait out.
     ctx.gates[1].add_permits(1);
@@ -606,13 +775,21 @@ async fn graceful_shutdown_releases_leases(db: Database) {
 async fn enqueue_in_follows_the_transaction(db: Database) {
     let (queue, _) = setup(db.clone()).await;
     let mut tx = db.pool.begin().await.unwrap();
-    let id = queue.enqueue_in(&mut tx, noop().partition("a")).await.unwrap().unwrap();
+    let id = queue
+        .enqueue_in(&mut tx, noop().partition("a"))
+        .await
+        .unwrap()
+        .unwrap();
     tx.rollback().await.unwrap();
     assert!(queue.get(id).await.unwrap().is_none());
     assert_eq!(queue.stats().await.unwrap().ready, 0);
 
     let mut tx = db.pool.begin().await.unwrap();
-    let id = queue.enqueue_in(&mut tx, noop().partition("a")).await.unwrap().unwrap();
+    let id = queue
+        .enqueue_in(&mut tx, noop().partition("a"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(queue.cancel_partition_in(&mut tx, "b", "").await.unwrap(), 0);
     tx.commit().await.unwrap();
     queue.notify();
@@ -621,11 +798,16 @@ async fn enqueue_in_follows_the_transaction(db: Database) {
 
 async fn enqueue_many_and_stats(db: Database) {
     let (queue, _) = setup(db).await;
-    let jobs: Vec<NewJob> = (0..12_000).map(|i| noop().partition(format!("p{}", i % 3))).collect();
+    let jobs: Vec<NewJob> = (0..12_000)
+        .map(|i| noop().partition(format!("p{}", i % 3)))
+        .collect();
     let ids = queue.enqueue_many(&jobs).await.unwrap();
     assert_eq!(ids.len(), 12_000);
     let stats = queue.stats().await.unwrap();
-    assert_eq!((stats.ready, stats.running, stats.done, stats.dead), (12_000, 0, 0, 0));
+    assert_eq!(
+        (stats.ready, stats.running, stats.done, stats.dead),
+        (12_000, 0, 0, 0)
+    );
     // Within a partition, a batch keeps its order.
     let claimed = queue.claim("w", 100, LEASE).await.unwrap();
     let mut firsts: Vec<JobId> = claimed.iter().map(|j| j.id).collect();
