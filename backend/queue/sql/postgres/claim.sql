@@ -8,13 +8,22 @@ WITH picked AS (
     FROM queue_jobs AS j
     WHERE j.state = 'ready'
       AND j.run_at <= $3
-      AND (j.partition_key IS NULL OR NOT EXISTS (
-          SELECT 1
-          FROM queue_jobs AS e
-          WHERE e.partition_key = j.partition_key
-            AND e.state IN ('ready', 'running')
-            AND e.id <> j.id
-            AND (e.state = 'running' OR e.order_at < j.order_at OR (e.order_at = j.order_at AND e.id < j.id))
+      AND (j.partition_key IS NULL OR (
+          NOT EXISTS (
+              SELECT 1
+              FROM queue_jobs AS e
+              WHERE e.partition_key = j.partition_key
+                AND e.state IN ('ready', 'running')
+                AND e.state = 'running'
+          )
+          AND NOT EXISTS (
+              SELECT 1
+              FROM queue_jobs AS e
+              WHERE e.partition_key = j.partition_key
+                AND e.state IN ('ready', 'running')
+                AND e.state = 'ready'
+                AND (e.order_at < j.order_at OR (e.order_at = j.order_at AND e.id < j.id))
+          )
       ))
     ORDER BY j.run_at, j.id
     LIMIT $4

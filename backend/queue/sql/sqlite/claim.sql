@@ -1,6 +1,7 @@
 -- Claims up to ?4 due jobs for owner ?1 with lease expiry ?2 at time ?3, in one statement (SQLite has one
 -- writer, so the UPDATE is the lock). A partitioned job is taken only when no other job of its partition is
 -- running and none earlier in the partition is ready; the check is a seek on queue_jobs_partition.
+-- INDEXED BY: without statistics SQLite would rather walk every ready row by state and sort them.
 UPDATE queue_jobs
 SET state = 'running',
     attempts = attempts + 1,
@@ -10,16 +11,25 @@ SET state = 'running',
     updated_at = ?3
 WHERE id IN (
     SELECT j.id
-    FROM queue_jobs AS j
+    FROM queue_jobs AS j INDEXED BY queue_jobs_due
     WHERE j.state = 'ready'
       AND j.run_at <= ?3
-      AND (j.partition_key IS NULL OR NOT EXISTS (
-          SELECT 1
-          FROM queue_jobs AS e
-          WHERE e.partition_key = j.partition_key
-            AND e.state IN ('ready', 'running')
-            AND e.id <> j.id
-            AND (e.state = 'running' OR e.order_at < j.order_at OR (e.order_at = j.order_at AND e.id < j.id))
+      AND (j.partition_key IS NULL OR (
+          NOT EXISTS (
+              SELECT 1
+              FROM queue_jobs AS e INDEXED BY queue_jobs_partition
+              WHERE e.partition_key = j.partition_key
+                AND e.state IN ('ready', 'running')
+                AND e.state = 'running'
+          )
+          AND NOT EXISTS (
+              SELECT 1
+              FROM queue_jobs AS e INDEXED BY queue_jobs_partition
+              WHERE e.partition_key = j.partition_key
+                AND e.state IN ('ready', 'running')
+                AND e.state = 'ready'
+                AND (e.order_at < j.order_at OR (e.order_at = j.order_at AND e.id < j.id))
+          )
       ))
     ORDER BY j.run_at, j.id
     LIMIT ?4

@@ -1,6 +1,7 @@
 -- Marks jobs done, given as a JSON array of [id, fence] pairs; a pair whose fence is stale matches nothing.
--- The dedup key is released unless the job asked to keep it forever.
-UPDATE queue_jobs
+-- The dedup key is released unless the job asked to keep it forever. NOT INDEXED: rows are found by id
+-- from the pairs, not by walking the running rows.
+UPDATE queue_jobs NOT INDEXED
 SET state = 'done',
     lease_owner = NULL,
     lease_expires_at = NULL,
