@@ -23,7 +23,7 @@ fn mismatch(expected: &Type, got: &str) -> CodecError {
 }
 
 /// Decodes msgpack bytes of a value of type `ty`. Empty bytes decode as null (an absent `DynamicValue`).
-pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Dynamic, CodecError> {
+pub(crate) fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Dynamic, CodecError> {
     if bytes.is_empty() {
         return Ok(Dynamic::Null);
     }
@@ -33,7 +33,7 @@ pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Dynamic, CodecError> {
 }
 
 /// Encodes a value of type `ty` as msgpack.
-pub fn encode_msgpack(value: &Dynamic, ty: &Type) -> Result<Vec<u8>, CodecError> {
+pub(crate) fn encode_msgpack(value: &Dynamic, ty: &Type) -> Result<Vec<u8>, CodecError> {
     let value = to_msgpack(value, ty)?;
     let mut out = Vec::with_capacity(64);
     rmpv::encode::write_value(&mut out, &value).map_err(|e| CodecError(format!("msgpack encoding: {e}")))?;
@@ -243,7 +243,7 @@ fn infer_type(value: &Dynamic) -> Type {
 /// Decodes JSON bytes (the `DynamicValue.json` fallback or `RawState.json`) per `ty`.
 ///
 /// Lenient like terraform's state upgrade needs: object keys the type lacks are ignored, missing ones are null.
-pub fn decode_json(bytes: &[u8], ty: &Type) -> Result<Dynamic, CodecError> {
+pub(crate) fn decode_json(bytes: &[u8], ty: &Type) -> Result<Dynamic, CodecError> {
     if bytes.is_empty() {
         return Ok(Dynamic::Null);
     }
@@ -252,7 +252,7 @@ pub fn decode_json(bytes: &[u8], ty: &Type) -> Result<Dynamic, CodecError> {
 }
 
 /// Converts parsed JSON per `ty` (see [`decode_json`]).
-pub fn from_json(json: &Json, ty: &Type) -> Result<Dynamic, CodecError> {
+pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Dynamic, CodecError> {
     if json.is_null() {
         return Ok(Dynamic::Null);
     }
