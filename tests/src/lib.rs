@@ -1,1 +1,195 @@
-//! Placeholder until the crate lands.
+//! Support for the end-to-end tests: finding the workspace's binaries, starting `klaxon serve` on a free port
+//! against a throwaway database, and stopping it when the test ends (also when it fails).
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+/// The workspace root.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace root")
+}
+
+/// The path of a workspace binary, built (debug) on first use in this process.
+///
+/// Cargo only hands a test the binaries of its own package, and these live in other packages; building them
+/// here keeps `cargo test` self-sufficient. After the first build it is a no-op that takes well under a second.
+pub fn binary(package: &str, name: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let target = target_dir();
+    if !built.iter().any(|b| b == name) {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", package, "--bin", name])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p {package} --bin {name} failed");
+        built.push(name.to_owned());
+    }
+    target.join("debug").join(name)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                workspace_root().join(p)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the caller to bind).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A fresh temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates it.
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "klaxon-{label}-{}-{:016x}",
+            std::process::id(),
+            rand_u64()
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        Self(path)
+    }
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// A running `klaxon serve`, killed on drop.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// The database URL it serves.
+    pub database_url: String,
+    _dir: TempDir,
+}
+
+impl Server {
+    /// Starts a server on a fresh SQLite database in a temporary directory.
+    pub fn start_sqlite() -> Self {
+        let dir = TempDir::new("serve");
+        let db = format!("sqlite://{}", dir.path().join("klaxon.db").display());
+        Self::start(&db, dir, &[])
+    }
+
+    /// Starts a server on the given database with extra environment variables.
+    pub fn start(database_url: &str, dir: TempDir, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.path().join("serve.log")).expect("create log");
+        let child = Command::new(binary("klaxon", "klaxon"))
+            .arg("serve")
+            .env("KLAXON_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KLAXON_DATABASE_URL", database_url)
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn klaxon serve");
+        let server = Self {
+            child,
+            url,
+            database_url: database_url.to_owned(),
+            _dir: dir,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                use std::io::{Read, Write};
+                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "klaxon serve did not become healthy at {}; see {}",
+            self.url,
+            self._dir.path().display()
+        );
+    }
+
+    /// Creates an account with the CLI against the same database; returns its token.
+    pub fn create_account(&self, name: &str) -> String {
+        let out = Command::new(binary("klaxon", "klaxon"))
+            .args(["account", "create", "--name", name])
+            .env("KLAXON_DATABASE_URL", &self.database_url)
+            .output()
+            .expect("run klaxon account create");
+        assert!(
+            out.status.success(),
+            "account create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8 token")
+            .trim()
+            .to_owned()
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -12,8 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    Endpoint, EndpointInput, EndpointQuery, ErrorBody, EscalationPolicy, EscalationPolicyInput, Page, PolicyQuery,
-    Team, TeamInput, TeamQuery,
+    Endpoint, EndpointInput, EndpointQuery, ErrorBody, EscalationPolicy, EscalationPolicyInput, Page,
+    PolicyQuery, Team, TeamInput, TeamQuery,
 };
 
 /// How the client talks to the server.
@@ -107,15 +107,30 @@ impl Client {
 
     /// Creates a team.
     pub async fn create_team(&self, input: &TeamInput) -> Result<Team, ClientError> {
-        self.call(Method::POST, "v1/teams", None::<&()>, Some(input)).await
+        self.call(Method::POST, "v1/teams", None::<&()>, Some(input))
+            .await
     }
     /// Reads a team; `None` when it does not exist.
     pub async fn get_team(&self, id: &str) -> Result<Option<Team>, ClientError> {
-        found(self.call(Method::GET, &format!("v1/teams/{}", seg(id)), None::<&()>, None::<&()>).await)
+        found(
+            self.call(
+                Method::GET,
+                &format!("v1/teams/{}", seg(id)),
+                None::<&()>,
+                None::<&()>,
+            )
+            .await,
+        )
     }
     /// Replaces a team.
     pub async fn update_team(&self, id: &str, input: &TeamInput) -> Result<Team, ClientError> {
-        self.call(Method::PUT, &format!("v1/teams/{}", seg(id)), None::<&()>, Some(input)).await
+        self.call(
+            Method::PUT,
+            &format!("v1/teams/{}", seg(id)),
+            None::<&()>,
+            Some(input),
+        )
+        .await
     }
     /// Deletes a team; `false` when it was already gone.
     pub async fn delete_team(&self, id: &str) -> Result<bool, ClientError> {
@@ -127,12 +142,24 @@ impl Client {
     }
 
     /// Creates an escalation policy.
-    pub async fn create_policy(&self, input: &EscalationPolicyInput) -> Result<EscalationPolicy, ClientError> {
-        self.call(Method::POST, "v1/escalation-policies", None::<&()>, Some(input)).await
+    pub async fn create_policy(
+        &self,
+        input: &EscalationPolicyInput,
+    ) -> Result<EscalationPolicy, ClientError> {
+        self.call(Method::POST, "v1/escalation-policies", None::<&()>, Some(input))
+            .await
     }
     /// Reads an escalation policy; `None` when it does not exist.
     pub async fn get_policy(&self, id: &str) -> Result<Option<EscalationPolicy>, ClientError> {
-        found(self.call(Method::GET, &format!("v1/escalation-policies/{}", seg(id)), None::<&()>, None::<&()>).await)
+        found(
+            self.call(
+                Method::GET,
+                &format!("v1/escalation-policies/{}", seg(id)),
+                None::<&()>,
+                None::<&()>,
+            )
+            .await,
+        )
     }
     /// Replaces an escalation policy.
     pub async fn update_policy(
@@ -140,7 +167,13 @@ impl Client {
         id: &str,
         input: &EscalationPolicyInput,
     ) -> Result<EscalationPolicy, ClientError> {
-        self.call(Method::PUT, &format!("v1/escalation-policies/{}", seg(id)), None::<&()>, Some(input)).await
+        self.call(
+            Method::PUT,
+            &format!("v1/escalation-policies/{}", seg(id)),
+            None::<&()>,
+            Some(input),
+        )
+        .await
     }
     /// Deletes an escalation policy; `false` when it was already gone.
     pub async fn delete_policy(&self, id: &str) -> Result<bool, ClientError> {
@@ -148,20 +181,36 @@ impl Client {
     }
     /// Lists escalation policies.
     pub async fn list_policies(&self, query: &PolicyQuery) -> Result<Page<EscalationPolicy>, ClientError> {
-        self.call(Method::GET, "v1/escalation-policies", Some(query), None::<&()>).await
+        self.call(Method::GET, "v1/escalation-policies", Some(query), None::<&()>)
+            .await
     }
 
     /// Creates an endpoint.
     pub async fn create_endpoint(&self, input: &EndpointInput) -> Result<Endpoint, ClientError> {
-        self.call(Method::POST, "v1/endpoints", None::<&()>, Some(input)).await
+        self.call(Method::POST, "v1/endpoints", None::<&()>, Some(input))
+            .await
     }
     /// Reads an endpoint; `None` when it does not exist.
     pub async fn get_endpoint(&self, id: &str) -> Result<Option<Endpoint>, ClientError> {
-        found(self.call(Method::GET, &format!("v1/endpoints/{}", seg(id)), None::<&()>, None::<&()>).await)
+        found(
+            self.call(
+                Method::GET,
+                &format!("v1/endpoints/{}", seg(id)),
+                None::<&()>,
+                None::<&()>,
+            )
+            .await,
+        )
     }
     /// Replaces an endpoint.
     pub async fn update_endpoint(&self, id: &str, input: &EndpointInput) -> Result<Endpoint, ClientError> {
-        self.call(Method::PUT, &format!("v1/endpoints/{}", seg(id)), None::<&()>, Some(input)).await
+        self.call(
+            Method::PUT,
+            &format!("v1/endpoints/{}", seg(id)),
+            None::<&()>,
+            Some(input),
+        )
+        .await
     }
     /// Deletes an endpoint; `false` when it was already gone.
     pub async fn delete_endpoint(&self, id: &str) -> Result<bool, ClientError> {
@@ -169,7 +218,8 @@ impl Client {
     }
     /// Lists endpoints.
     pub async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Page<Endpoint>, ClientError> {
-        self.call(Method::GET, "v1/endpoints", Some(query), None::<&()>).await
+        self.call(Method::GET, "v1/endpoints", Some(query), None::<&()>)
+            .await
     }
 
     /// Any other call, for APIs this client has no typed method for yet: `path` is relative to the base
@@ -209,13 +259,23 @@ impl Client {
         Q: Serialize + ?Sized,
         B: Serialize + ?Sized,
     {
-        let url = self.base.join(path).map_err(|_| ClientError::InvalidEndpoint(path.to_owned()))?;
+        let url = self
+            .base
+            .join(path)
+            .map_err(|_| ClientError::InvalidEndpoint(path.to_owned()))?;
         let idempotent = method != Method::POST;
-        let attempts = if idempotent { self.config.max_attempts.max(1) } else { 1 };
+        let attempts = if idempotent {
+            self.config.max_attempts.max(1)
+        } else {
+            1
+        };
         let mut backoff = self.config.initial_backoff;
         let mut attempt = 1;
         loop {
-            let mut req = self.http.request(method.clone(), url.clone()).bearer_auth(&self.config.token);
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(&self.config.token);
             if let Some(q) = query {
                 req = req.query(q);
             }
@@ -314,7 +374,9 @@ mod tests {
             StatusCode::BAD_REQUEST,
             br#"{"error":{"code":"invalid_field","message":"bad","field":"name"}}"#,
         );
-        assert!(matches!(e, ClientError::Api { status: 400, ref field, .. } if field.as_deref() == Some("name")));
+        assert!(
+            matches!(e, ClientError::Api { status: 400, ref field, .. } if field.as_deref() == Some("name"))
+        );
         assert!(api_error(StatusCode::NOT_FOUND, b"nope").is_not_found());
     }
 }

@@ -15,7 +15,8 @@ pub mod validate;
 
 pub use client::{Client, ClientConfig, ClientError};
 pub use endpoint::{
-    DEFAULT_ALERT_GROUPING_MINUTES, DEFAULT_NOTIFICATION_GROUPING_MINUTES, Endpoint, EndpointInput, EndpointQuery,
+    DEFAULT_ALERT_GROUPING_MINUTES, DEFAULT_NOTIFICATION_GROUPING_MINUTES, Endpoint, EndpointInput,
+    EndpointQuery,
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use list::{ListQuery, Page};

@@ -24,7 +24,13 @@ pub enum Notify {
 
 impl Notify {
     /// Every kind, in documentation order.
-    pub const ALL: [Self; 5] = [Self::RandomMember, Self::NextMember, Self::User, Self::Here, Self::Channel];
+    pub const ALL: [Self; 5] = [
+        Self::RandomMember,
+        Self::NextMember,
+        Self::User,
+        Self::Here,
+        Self::Channel,
+    ];
 
     /// The wire name (`random_member`, ...).
     pub fn as_str(self) -> &'static str {
@@ -118,7 +124,11 @@ pub struct PolicyQuery {
 /// The seed's chain, used for a team whose endpoint names no policy: DM a random active member, after 5
 /// minutes another one, after 5 minutes `@here`, after 5 minutes `@channel`; no repeat.
 pub fn default_chain() -> Vec<Step> {
-    let step = |notify, after: Option<u32>| Step { notify, user: None, escalate_after_minutes: after };
+    let step = |notify, after: Option<u32>| Step {
+        notify,
+        user: None,
+        escalate_after_minutes: after,
+    };
     vec![
         step(Notify::RandomMember, Some(DEFAULT_STEP_MINUTES)),
         step(Notify::RandomMember, Some(DEFAULT_STEP_MINUTES)),

@@ -17,7 +17,10 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -54,19 +57,30 @@ pub fn team(input: &TeamInput) -> Vec<FieldError> {
         ));
     }
     if input.members.len() > MAX_MEMBERS {
-        errs.push(FieldError::new("members", format!("at most {MAX_MEMBERS} members are allowed")));
+        errs.push(FieldError::new(
+            "members",
+            format!("at most {MAX_MEMBERS} members are allowed"),
+        ));
     }
     for (i, m) in input.members.iter().enumerate() {
         if !is_user_id(m) {
             errs.push(FieldError::new(format!("members[{i}]"), user_id_message(m)));
         } else if input.members[..i].contains(m) {
-            errs.push(FieldError::new(format!("members[{i}]"), format!("{m} is listed twice")));
+            errs.push(FieldError::new(
+                format!("members[{i}]"),
+                format!("{m} is listed twice"),
+            ));
         }
     }
-    if let Some(d) = &input.description {
-        if d.chars().count() > MAX_DESCRIPTION_LEN {
-            errs.push(FieldError::new("description", format!("at most {MAX_DESCRIPTION_LEN} characters")));
-        }
+    if input
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN)
+    {
+        errs.push(FieldError::new(
+            "description",
+            format!("at most {MAX_DESCRIPTION_LEN} characters"),
+        ));
     }
     errs
 }
@@ -77,7 +91,10 @@ pub fn policy(input: &EscalationPolicyInput) -> Vec<FieldError> {
     not_blank(&mut errs, "team_id", &input.team_id);
     name(&mut errs, "name", &input.name);
     if input.repeat > MAX_REPEAT {
-        errs.push(FieldError::new("repeat", format!("must be between 0 and {MAX_REPEAT}")));
+        errs.push(FieldError::new(
+            "repeat",
+            format!("must be between 0 and {MAX_REPEAT}"),
+        ));
     }
     errs.extend(steps(&input.steps, input.repeat));
     errs
@@ -90,17 +107,27 @@ pub fn steps(steps: &[Step], repeat: u32) -> Vec<FieldError> {
         errs.push(FieldError::new("steps", "a policy needs at least one step"));
     }
     if steps.len() > MAX_STEPS {
-        errs.push(FieldError::new("steps", format!("at most {MAX_STEPS} steps are allowed")));
+        errs.push(FieldError::new(
+            "steps",
+            format!("at most {MAX_STEPS} steps are allowed"),
+        ));
     }
     let last = steps.len().saturating_sub(1);
     for (i, s) in steps.iter().enumerate() {
         let at = |f: &str| format!("steps[{i}].{f}");
         match (s.notify, &s.user) {
-            (Notify::User, None) => errs.push(FieldError::new(at("user"), "required when notify is \"user\"")),
-            (Notify::User, Some(u)) if !is_user_id(u) => errs.push(FieldError::new(at("user"), user_id_message(u))),
+            (Notify::User, None) => {
+                errs.push(FieldError::new(at("user"), "required when notify is \"user\""));
+            }
+            (Notify::User, Some(u)) if !is_user_id(u) => {
+                errs.push(FieldError::new(at("user"), user_id_message(u)));
+            }
             (n, Some(_)) if n != Notify::User => errs.push(FieldError::new(
                 at("user"),
-                format!("only allowed when notify is \"user\" (this step notifies \"{}\")", n.as_str()),
+                format!(
+                    "only allowed when notify is \"user\" (this step notifies \"{}\")",
+                    n.as_str()
+                ),
             )),
             _ => {}
         }
@@ -132,7 +159,10 @@ pub fn endpoint(input: &EndpointInput) -> Vec<FieldError> {
     }
     name(&mut errs, "name", &input.name);
     if input.allowed_topic_arns.len() > MAX_TOPICS {
-        errs.push(FieldError::new("allowed_topic_arns", format!("at most {MAX_TOPICS} topics are allowed")));
+        errs.push(FieldError::new(
+            "allowed_topic_arns",
+            format!("at most {MAX_TOPICS} topics are allowed"),
+        ));
     }
     for (i, arn) in input.allowed_topic_arns.iter().enumerate() {
         if !is_sns_topic_arn(arn) {
@@ -163,14 +193,18 @@ pub fn is_user_id(s: &str) -> bool {
 }
 
 fn user_id_message(s: &str) -> String {
-    format!("{s:?} is not a Slack user id: it starts with U or W followed by upper-case letters and digits, e.g. U0123ABCDE")
+    format!(
+        "{s:?} is not a Slack user id: it starts with U or W followed by upper-case letters and digits, e.g. U0123ABCDE"
+    )
 }
 
 fn is_slack_id(s: &str, prefixes: &[char]) -> bool {
     let mut chars = s.chars();
     let head_ok = chars.next().is_some_and(|c| prefixes.contains(&c));
     let rest = &s[1.min(s.len())..];
-    head_ok && (8..=20).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    head_ok
+        && (8..=20).contains(&rest.len())
+        && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// True for an SNS topic ARN: `arn:<partition>:sns:<region>:<12-digit account>:<name>`.
@@ -185,11 +219,15 @@ pub fn is_sns_topic_arn(s: &str) -> bool {
         && partition.chars().all(|c| c.is_ascii_lowercase() || c == '-')
         && *service == "sns"
         && !region.is_empty()
-        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && account.len() == 12
         && account.chars().all(|c| c.is_ascii_digit())
         && (1..=256).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn name(errs: &mut Vec<FieldError>, field: &str, value: &str) {
@@ -197,7 +235,10 @@ fn name(errs: &mut Vec<FieldError>, field: &str, value: &str) {
     if value.trim().is_empty() {
         errs.push(FieldError::new(field, "must not be empty"));
     } else if len > MAX_NAME_LEN {
-        errs.push(FieldError::new(field, format!("at most {MAX_NAME_LEN} characters")));
+        errs.push(FieldError::new(
+            field,
+            format!("at most {MAX_NAME_LEN} characters"),
+        ));
     } else if value.chars().any(char::is_control) {
         errs.push(FieldError::new(field, "must not contain control characters"));
     } else if value.trim() != value {
@@ -216,7 +257,11 @@ mod tests {
     use super::*;
 
     fn step(notify: Notify, user: Option<&str>, after: Option<u32>) -> Step {
-        Step { notify, user: user.map(str::to_owned), escalate_after_minutes: after }
+        Step {
+            notify,
+            user: user.map(str::to_owned),
+            escalate_after_minutes: after,
+        }
     }
 
     fn fields(errs: &[FieldError]) -> Vec<&str> {
@@ -230,7 +275,13 @@ mod tests {
 
     #[test]
     fn user_step_needs_a_user_and_only_it_may_have_one() {
-        let errs = steps(&[step(Notify::User, None, Some(5)), step(Notify::Here, Some("U12345678"), None)], 0);
+        let errs = steps(
+            &[
+                step(Notify::User, None, Some(5)),
+                step(Notify::Here, Some("U12345678"), None),
+            ],
+            0,
+        );
         assert_eq!(fields(&errs), ["steps[0].user", "steps[1].user"]);
     }
 
@@ -240,14 +291,29 @@ mod tests {
         assert_eq!(fields(&steps(&s, 0)), ["steps[0].escalate_after_minutes"]);
         assert_eq!(
             fields(&steps(&s, 2)),
-            ["steps[0].escalate_after_minutes", "steps[1].escalate_after_minutes"]
+            [
+                "steps[0].escalate_after_minutes",
+                "steps[1].escalate_after_minutes"
+            ]
         );
     }
 
     #[test]
     fn minutes_out_of_range() {
-        let errs = steps(&[step(Notify::Here, None, Some(0)), step(Notify::Here, None, Some(1441))], 0);
-        assert_eq!(fields(&errs), ["steps[0].escalate_after_minutes", "steps[1].escalate_after_minutes"]);
+        let errs = steps(
+            &[
+                step(Notify::Here, None, Some(0)),
+                step(Notify::Here, None, Some(1441)),
+            ],
+            0,
+        );
+        assert_eq!(
+            fields(&errs),
+            [
+                "steps[0].escalate_after_minutes",
+                "steps[1].escalate_after_minutes"
+            ]
+        );
     }
 
     #[test]
@@ -270,7 +336,9 @@ mod tests {
     #[test]
     fn topic_arns() {
         assert!(is_sns_topic_arn("arn:aws:sns:eu-west-1:123456789012:alerts"));
-        assert!(is_sns_topic_arn("arn:aws-cn:sns:cn-north-1:123456789012:a_b-c.fifo"));
+        assert!(is_sns_topic_arn(
+            "arn:aws-cn:sns:cn-north-1:123456789012:a_b-c.fifo"
+        ));
         assert!(!is_sns_topic_arn("arn:aws:sqs:eu-west-1:123456789012:alerts"));
         assert!(!is_sns_topic_arn("arn:aws:sns:eu-west-1:1234:alerts"));
         assert!(!is_sns_topic_arn("alerts"));

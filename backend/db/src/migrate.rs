@@ -37,11 +37,17 @@ impl Migrator {
     pub async fn run(&self, db: &Database) -> Result<Vec<&'static str>, Error> {
         let mut conn = db.pool.acquire().await?;
         if db.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
         }
         let result = self.apply_pending(&mut conn, db.dialect).await;
         if db.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
         }
         result
     }
@@ -76,10 +82,21 @@ impl Migrator {
             "INSERT INTO _klaxon_migrations (component, name, applied_at_ms) VALUES ($1, $2, $3)",
         );
         let mut done = Vec::new();
-        for m in self.migrations.iter().filter(|m| !applied.iter().any(|a| a == m.name)) {
-            let fail = |source| Error::Migration { component: self.component, name: m.name, source };
+        for m in self
+            .migrations
+            .iter()
+            .filter(|m| !applied.iter().any(|a| a == m.name))
+        {
+            let fail = |source| Error::Migration {
+                component: self.component,
+                name: m.name,
+                source,
+            };
             let mut tx = conn.begin().await.map_err(fail)?;
-            sqlx::raw_sql(dialect.pick(m.sqlite, m.postgres)).execute(&mut *tx).await.map_err(fail)?;
+            sqlx::raw_sql(dialect.pick(m.sqlite, m.postgres))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
             sqlx::query(insert)
                 .bind(self.component)
                 .bind(m.name)
@@ -88,7 +105,11 @@ impl Migrator {
                 .await
                 .map_err(fail)?;
             tx.commit().await.map_err(fail)?;
-            tracing::info!(component = self.component, migration = m.name, "Applied migration.");
+            tracing::info!(
+                component = self.component,
+                migration = m.name,
+                "Applied migration."
+            );
             done.push(m.name);
         }
         Ok(done)

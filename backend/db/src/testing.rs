@@ -13,7 +13,9 @@ pub const POSTGRES_URL_VAR: &str = "KLAXON_TEST_POSTGRES_URL";
 pub async fn sqlite() -> Database {
     let path = std::env::temp_dir().join(format!("klaxon-test-{}.db", uuid::Uuid::new_v4().simple()));
     let url = format!("sqlite://{}", path.display());
-    Database::connect(&url, &PoolSettings::default()).await.expect("open test SQLite database")
+    Database::connect(&url, &PoolSettings::default())
+        .await
+        .expect("open test SQLite database")
 }
 
 /// The URL of a fresh, empty PostgreSQL database, or `None` when no server is configured.
@@ -29,11 +31,20 @@ pub async fn postgres_url() -> Option<String> {
         eprintln!("skipping the PostgreSQL case: {POSTGRES_URL_VAR} is not set (scripts/test sets it)");
         return None;
     };
-    let admin = Database::connect(&base, &PoolSettings { max_connections: 1, ..PoolSettings::default() })
-        .await
-        .expect("connect to the test PostgreSQL server");
+    let admin = Database::connect(
+        &base,
+        &PoolSettings {
+            max_connections: 1,
+            ..PoolSettings::default()
+        },
+    )
+    .await
+    .expect("connect to the test PostgreSQL server");
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin.pool).await.expect("create test database");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin.pool)
+        .await
+        .expect("create test database");
     admin.pool.close().await;
     let (prefix, _) = base.rsplit_once('/').expect("postgres URL has a database path");
     Some(format!("{prefix}/{name}"))
@@ -42,7 +53,11 @@ pub async fn postgres_url() -> Option<String> {
 /// A fresh, empty PostgreSQL database, or `None` when no server is configured (see [`postgres_url`]).
 pub async fn postgres() -> Option<Database> {
     let url = postgres_url().await?;
-    Some(Database::connect(&url, &PoolSettings::default()).await.expect("open test PostgreSQL database"))
+    Some(
+        Database::connect(&url, &PoolSettings::default())
+            .await
+            .expect("open test PostgreSQL database"),
+    )
 }
 
 /// Generates `<name>_sqlite` and `<name>_postgres` tokio tests from one `async fn <name>(db: Database)`.

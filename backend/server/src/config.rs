@@ -38,22 +38,30 @@ pub struct ConfigError {
 impl DatabaseArgs {
     /// Checks the URL names a supported database.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        klaxon_db::Dialect::from_url(&self.database_url).map(|_| ()).map_err(|e| ConfigError {
-            setting: "--database-url / KLAXON_DATABASE_URL",
-            message: format!("{e} (got {:?})", redact(&self.database_url)),
-        })
+        klaxon_db::Dialect::from_url(&self.database_url)
+            .map(|_| ())
+            .map_err(|e| ConfigError {
+                setting: "--database-url / KLAXON_DATABASE_URL",
+                message: format!("{e} (got {:?})", redact(&self.database_url)),
+            })
     }
 }
 
 impl ServeArgs {
     /// The public base URL without a trailing slash, checked to be an absolute http(s) URL.
     pub fn public_url(&self) -> Result<String, ConfigError> {
-        let raw = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen));
+        let raw = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
         let parsed = url::Url::parse(&raw).map_err(|e| ConfigError {
             setting: "--public-url / KLAXON_PUBLIC_URL",
             message: format!("{raw:?} is not an absolute URL: {e}"),
         })?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
             return Err(ConfigError {
                 setting: "--public-url / KLAXON_PUBLIC_URL",
                 message: format!("{raw:?} must be an http(s) URL without query or fragment"),

@@ -70,7 +70,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(!name.is_empty(), "--name must not be empty");
             let store = klaxon::serve::open_store(&cli.db).await?;
             let account = store.create_account(name).await?;
-            tracing::info!(account = account.id, "Created the account; its API token follows on stdout.");
+            tracing::info!(
+                account = account.id,
+                "Created the account; its API token follows on stdout."
+            );
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", account.token)?;
             Ok(())

@@ -26,14 +26,19 @@ pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Store> {
 pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url()?;
     let store = open_store(db).await?;
-    let state = AppState { store, public_url: Arc::from(public_url.as_str()) };
+    let state = AppState {
+        store,
+        public_url: Arc::from(public_url.as_str()),
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot bind {} (--listen / KLAXON_LISTEN)", args.listen))?;
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, public_url, database = %redact(&db.database_url), "Klaxon is serving.");
     tracing::info!("Slack is not configured: alerts are stored and visible through the API but not posted.");
-    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("Klaxon stopped.");
     Ok(())
 }

@@ -39,7 +39,13 @@ pub(super) async fn read(
     Account(account): Account,
     Path(id): Path<String>,
 ) -> AppResult<Json<Endpoint>> {
-    Ok(Json(state.store.get_endpoint(&account, &id).await?.to_api(&state.public_url)))
+    Ok(Json(
+        state
+            .store
+            .get_endpoint(&account, &id)
+            .await?
+            .to_api(&state.public_url),
+    ))
 }
 
 /// List endpoints, optionally of one team and with one name.
@@ -53,10 +59,19 @@ pub(super) async fn list(
     let limit = page_limit(q.limit)?;
     let page = state
         .store
-        .list_endpoints(&account, q.team_id.as_deref(), q.name.as_deref(), q.cursor.as_deref(), limit)
+        .list_endpoints(
+            &account,
+            q.team_id.as_deref(),
+            q.name.as_deref(),
+            q.cursor.as_deref(),
+            limit,
+        )
         .await?;
     let items = page.items.iter().map(|e| e.to_api(&state.public_url)).collect();
-    Ok(Json(Page { items, next_cursor: page.next_cursor }))
+    Ok(Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Replace an endpoint (its team and ingest token stay).
@@ -72,7 +87,13 @@ pub(super) async fn update(
     AppJson(input): AppJson<EndpointInput>,
 ) -> AppResult<Json<Endpoint>> {
     check(&input)?;
-    Ok(Json(state.store.update_endpoint(&account, &id, &input).await?.to_api(&state.public_url)))
+    Ok(Json(
+        state
+            .store
+            .update_endpoint(&account, &id, &input)
+            .await?
+            .to_api(&state.public_url),
+    ))
 }
 
 /// Delete an endpoint.

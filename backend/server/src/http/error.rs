@@ -53,7 +53,11 @@ pub enum AppError {
 impl AppError {
     /// A 400 about one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadRequest { code: "invalid_field", message: message.into(), field: Some(field.into()) }
+        Self::BadRequest {
+            code: "invalid_field",
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 }
 
@@ -61,7 +65,10 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound,
-            StoreError::Conflict { message, field } => Self::Conflict { message, field: field.map(str::to_owned) },
+            StoreError::Conflict { message, field } => Self::Conflict {
+                message,
+                field: field.map(str::to_owned),
+            },
             StoreError::Invalid { message, field } => Self::field(field, message),
             e @ (StoreError::Db(_) | StoreError::Corrupt(_)) => Self::Internal(e.into()),
         }
@@ -78,21 +85,48 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, message, field) = match self {
             Self::BadRequest { code, message, field } => (StatusCode::BAD_REQUEST, code, message, field),
-            Self::Unauthorized => {
-                (StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid API token".to_owned(), None)
-            }
-            Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such object".to_owned(), None),
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or invalid API token".to_owned(),
+                None,
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such object".to_owned(),
+                None,
+            ),
             Self::Conflict { message, field } => (StatusCode::CONFLICT, "conflict", message, field),
-            e @ Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string(), None),
+            e @ Self::PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                e.to_string(),
+                None,
+            ),
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "Request failed.");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned(), None)
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log".to_owned(),
+                    None,
+                )
             }
         };
-        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                field,
+            },
+        };
         let mut resp = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
         }
         resp
     }

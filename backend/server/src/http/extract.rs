@@ -27,9 +27,15 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge { limit: MAX_BODY_BYTES }
+                AppError::PayloadTooLarge {
+                    limit: MAX_BODY_BYTES,
+                }
             } else {
-                AppError::BadRequest { code: "invalid_body", message: rejection.body_text(), field: None }
+                AppError::BadRequest {
+                    code: "invalid_body",
+                    message: rejection.body_text(),
+                    field: None,
+                }
             }
         })?;
         parse_json(&bytes).map(AppJson)
@@ -86,7 +92,11 @@ where
                 .strip_prefix("unknown field `")
                 .and_then(|rest| rest.split('`').next())
                 .map_or(path, str::to_owned);
-            AppError::BadRequest { code: "invalid_query", message, field: Some(field) }
+            AppError::BadRequest {
+                code: "invalid_query",
+                message,
+                field: Some(field),
+            }
         })
     }
 }
@@ -107,7 +117,12 @@ impl FromRequestParts<AppState> for Account {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthorized)?;
-        state.store.account_for_token(token).await?.map(Account).ok_or(AppError::Unauthorized)
+        state
+            .store
+            .account_for_token(token)
+            .await?
+            .map(Account)
+            .ok_or(AppError::Unauthorized)
     }
 }
 

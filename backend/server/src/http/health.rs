@@ -13,7 +13,9 @@ pub(super) struct Health {
 }
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// The process is up.
@@ -29,6 +31,11 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<H
     if state.store.database().ping().await {
         (StatusCode::OK, Json(Health { status: "ok" }))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database unreachable" }))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "database unreachable",
+            }),
+        )
     }
 }

@@ -13,7 +13,10 @@ use super::{Account, AppJson, AppQuery, AppResult, AppState, extract::page_limit
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/escalation-policies", get(list).post(create))
-        .route("/v1/escalation-policies/{id}", get(read).put(update).delete(delete))
+        .route(
+            "/v1/escalation-policies/{id}",
+            get(read).put(update).delete(delete),
+        )
 }
 
 /// Create an escalation policy.
@@ -28,7 +31,10 @@ pub(super) async fn create(
     AppJson(input): AppJson<EscalationPolicyInput>,
 ) -> AppResult<(StatusCode, Json<EscalationPolicy>)> {
     check(&input)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_policy(&account, &input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_policy(&account, &input).await?),
+    ))
 }
 
 /// Read an escalation policy.
@@ -56,7 +62,13 @@ pub(super) async fn list(
     let limit = page_limit(q.limit)?;
     let page = state
         .store
-        .list_policies(&account, q.team_id.as_deref(), q.name.as_deref(), q.cursor.as_deref(), limit)
+        .list_policies(
+            &account,
+            q.team_id.as_deref(),
+            q.name.as_deref(),
+            q.cursor.as_deref(),
+            limit,
+        )
         .await?;
     Ok(Json(page))
 }

@@ -27,7 +27,10 @@ pub(super) async fn create(
     AppJson(input): AppJson<TeamInput>,
 ) -> AppResult<(StatusCode, Json<Team>)> {
     check(&input)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_team(&account, &input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_team(&account, &input).await?),
+    ))
 }
 
 /// Read a team.
@@ -50,7 +53,12 @@ pub(super) async fn list(
     AppQuery(q): AppQuery<TeamQuery>,
 ) -> AppResult<Json<Page<Team>>> {
     let limit = page_limit(q.limit)?;
-    Ok(Json(state.store.list_teams(&account, q.name.as_deref(), q.cursor.as_deref(), limit).await?))
+    Ok(Json(
+        state
+            .store
+            .list_teams(&account, q.name.as_deref(), q.cursor.as_deref(), limit)
+            .await?,
+    ))
 }
 
 /// Replace a team.

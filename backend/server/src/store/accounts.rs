@@ -25,7 +25,12 @@ impl Store {
         let token = new_secret(TOKEN_PREFIX);
         let now = now_ms();
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query(sql!(self, "account_insert")).bind(&id).bind(name).bind(now).execute(&mut *tx).await?;
+        sqlx::query(sql!(self, "account_insert"))
+            .bind(&id)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(sql!(self, "token_insert"))
             .bind(hash_token(&token))
             .bind(&id)

@@ -36,7 +36,11 @@ pub struct StoredEndpoint {
 impl StoredEndpoint {
     /// The API view, with ingest URLs under `public_url`.
     pub fn to_api(&self, public_url: &str) -> Endpoint {
-        let url = format!("{}/ingest/{}", public_url.trim_end_matches('/'), self.ingest_token);
+        let url = format!(
+            "{}/ingest/{}",
+            public_url.trim_end_matches('/'),
+            self.ingest_token
+        );
         Endpoint {
             id: self.id.clone(),
             team_id: self.team_id.clone(),
@@ -68,7 +72,8 @@ impl Store {
         input: &EndpointInput,
     ) -> Result<StoredEndpoint, StoreError> {
         self.require_team(account, &input.team_id).await?;
-        self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref()).await?;
+        self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref())
+            .await?;
         let now = now_ms();
         let row = sqlx::query(sql!(self, "endpoint_insert"))
             .bind(new_id("ep"))
@@ -117,7 +122,10 @@ impl Store {
             .bind(fetch)
             .fetch_all(&self.db.pool)
             .await?;
-        let items = rows.iter().map(|r| flatten(r, 0)).collect::<Result<Vec<_>, _>>()?;
+        let items = rows
+            .iter()
+            .map(|r| flatten(r, 0))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(into_page(items, limit, |e| &e.id))
     }
 
@@ -135,7 +143,8 @@ impl Store {
                 field: "team_id",
             });
         }
-        self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref()).await?;
+        self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref())
+            .await?;
         let row = sqlx::query(sql!(self, "endpoint_update"))
             .bind(input.escalation_policy_id.as_deref())
             .bind(&input.name)
@@ -160,13 +169,26 @@ impl Store {
             .execute(&self.db.pool)
             .await
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// The endpoint an ingest token opens, with its account.
     pub async fn endpoint_by_token(&self, token: &str) -> Result<Option<IngestEndpoint>, StoreError> {
-        let row = sqlx::query(sql!(self, "endpoint_by_token")).bind(token).fetch_optional(&self.db.pool).await?;
-        row.map(|r| Ok(IngestEndpoint { account_id: r.try_get(0)?, endpoint: flatten(&r, 1)? })).transpose()
+        let row = sqlx::query(sql!(self, "endpoint_by_token"))
+            .bind(token)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.map(|r| {
+            Ok(IngestEndpoint {
+                account_id: r.try_get(0)?,
+                endpoint: flatten(&r, 1)?,
+            })
+        })
+        .transpose()
     }
 
     async fn require_policy_of_team(

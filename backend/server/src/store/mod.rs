@@ -20,7 +20,12 @@ macro_rules! sql {
     ($store:expr, $name:literal) => {
         $store.db.dialect.pick(
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $name, ".sql")),
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/postgres/", $name, ".sql")),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/sql/postgres/",
+                $name,
+                ".sql"
+            )),
         )
     };
 }
@@ -100,22 +105,40 @@ pub(crate) fn new_secret(prefix: &str) -> String {
     use base64::Engine as _;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// The current time in Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000).try_into().unwrap_or(i64::MAX)
+    time::OffsetDateTime::now_utc()
+        .unix_timestamp_nanos()
+        .div_euclid(1_000_000)
+        .try_into()
+        .unwrap_or(i64::MAX)
 }
 
 /// Maps a unique-constraint or foreign-key violation to a conflict with a message, other errors unchanged.
-pub(crate) fn conflict_on(err: sqlx::Error, unique: &str, unique_field: &'static str, referenced: &str) -> StoreError {
+pub(crate) fn conflict_on(
+    err: sqlx::Error,
+    unique: &str,
+    unique_field: &'static str,
+    referenced: &str,
+) -> StoreError {
     if let sqlx::Error::Database(db) = &err {
         if db.is_unique_violation() {
-            return StoreError::Conflict { message: unique.to_owned(), field: Some(unique_field) };
+            return StoreError::Conflict {
+                message: unique.to_owned(),
+                field: Some(unique_field),
+            };
         }
         if db.is_foreign_key_violation() {
-            return StoreError::Conflict { message: referenced.to_owned(), field: None };
+            return StoreError::Conflict {
+                message: referenced.to_owned(),
+                field: None,
+            };
         }
     }
     StoreError::Db(err)
@@ -128,11 +151,7 @@ pub(crate) fn page_bounds(cursor: Option<&str>, limit: u32) -> (String, i64) {
 }
 
 /// Cuts the extra row of [`page_bounds`] and derives the next cursor.
-pub(crate) fn into_page<T>(
-    mut items: Vec<T>,
-    limit: u32,
-    id: impl Fn(&T) -> &str,
-) -> klaxon_api::Page<T> {
+pub(crate) fn into_page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> klaxon_api::Page<T> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
@@ -142,6 +161,3 @@ pub(crate) fn into_page<T>(
     };
     klaxon_api::Page { items, next_cursor }
 }
-
-#[cfg(test)]
-mod tests;

@@ -103,7 +103,11 @@ impl Store {
             .execute(&self.db.pool)
             .await
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Fails with an `Invalid` on `team_id` unless the team exists in the account.
