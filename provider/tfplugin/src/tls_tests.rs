@@ -97,12 +97,19 @@ async fn handshake(pinned: CertificateDer<'static>, presented: Option<(Certifica
         Ok::<_, String>(alpn)
     });
     let name = ServerName::try_from("localhost").unwrap();
-    if let Ok(mut stream) = client.connect(name, b).await {
-        // TLS 1.3 reports client-auth failures only after the client's first write.
-        let _ = stream.write_all(b"ping").await;
-        let _ = stream.flush().await;
-    }
-    server_side.await.unwrap()
+    let client_stream = match client.connect(name, b).await {
+        Ok(mut stream) => {
+            // TLS 1.3 reports client-auth failures only after the client's first write.
+            let _ = stream.write_all(b"ping").await;
+            let _ = stream.flush().await;
+            Some(stream)
+        }
+        Err(_) => None,
+    };
+    // Keep the client open until the server is done (it still writes session tickets).
+    let result = server_side.await.unwrap();
+    drop(client_stream);
+    result
 }
 
 #[tokio::test]

@@ -133,6 +133,6 @@ fn option_like_helpers() {
     assert_eq!(Value::<u8>::Unknown.unwrap_or_default(), 0);
     assert_eq!(Value::<u8>::Null.null_to_unknown(), Value::Unknown);
     assert_eq!(Value::Known(1).null_to_unknown(), Value::Known(1));
-    assert_eq!(Value::from(None::<u8>), Value::Null);
+    assert_eq!(Value::<u8>::from(None::<u8>), Value::Null);
     assert!(Value::<u8>::Unknown.is_unknown() && Value::<u8>::Null.is_null() && Value::Known(1).is_known());
 }
