@@ -2,6 +2,7 @@
 //! Slack and AWS. `main.rs` is only the command line; everything testable lives here.
 
 pub mod config;
+pub mod event;
 pub mod http;
 pub mod serve;
 pub mod store;

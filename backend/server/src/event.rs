@@ -1,0 +1,71 @@
+//! The normalised event: what every ingest format (SNS + CloudWatch, EventBridge, webhooks, New Relic, Uptime
+//! Robot) is turned into, and the only thing the alert logic sees of a payload.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How bad an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Informational (an OK, a successful backup).
+    Info,
+    /// Worth a look.
+    Warning,
+    /// Something is broken.
+    Error,
+    /// Something important is broken now.
+    Critical,
+}
+
+/// Whether the event reports a problem or its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// The problem is happening.
+    Firing,
+    /// The problem is over: closes the open alert with the same group key (auto-close).
+    Resolved,
+}
+
+/// Whether the event asks for a human (an alert, escalated until acknowledged) or only informs (a
+/// notification: posted, never escalated, cannot be acknowledged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// Needs someone: opens (or joins) an alert and starts escalation.
+    Alert,
+    /// Only informs.
+    Notification,
+}
+
+/// One incoming event, whatever its format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// One line for people (the Slack message's title).
+    pub title: String,
+    /// Longer description (may be empty).
+    pub text: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Where it comes from: `aws.cloudwatch`, `aws.health`, `aws.guardduty`, `aws.events`, `sns`, `webhook`,
+    /// `newrelic`, `uptimerobot`.
+    pub source: String,
+    /// AWS account id (or another system's account), when known.
+    pub account: Option<String>,
+    /// AWS region, when known.
+    pub region: Option<String>,
+    /// The affected resource (ARN, URL, host), when known.
+    pub resource: Option<String>,
+    /// A console or dashboard link, when one can be built.
+    pub link: Option<String>,
+    /// Events with the same key (within an endpoint and its grouping window) are one alert.
+    pub group_key: String,
+    /// Problem or recovery.
+    pub status: EventStatus,
+    /// Alert or notification.
+    pub kind: EventKind,
+    /// Flattened details (`a.b.c` keys) for display, in key order.
+    pub fields: BTreeMap<String, String>,
+}
