@@ -1,6 +1,8 @@
 //! Support for the end-to-end tests: finding the workspace's binaries, starting `klaxon serve` on a free port
 //! against a throwaway database, and stopping it when the test ends (also when it fails).
 
+pub mod terraform;
+
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},

@@ -1,0 +1,155 @@
+//! The provider block: where the Klaxon API is, the token to call it with, and AWS settings for the SNS
+//! subscription resource.
+
+use serde::Deserialize;
+use tfplugin::{
+    Attribute, AttributePath, Block, ConfigureContext, DataSourceHandle, NestedBlock, Nesting, Provider,
+    ResourceHandle, Schema, Type, Value,
+};
+
+use crate::{data_sources, resources};
+
+/// The provider's source address.
+pub const SOURCE_ADDRESS: &str = "registry.terraform.io/klaxon/klaxon";
+
+/// Used when neither `endpoint` nor `KLAXON_ENDPOINT` is set: `klaxon serve`'s default address.
+const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
+
+/// The `klaxon` provider.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KlaxonProvider;
+
+/// The provider block.
+#[derive(Debug, Deserialize)]
+pub struct ProviderConfig {
+    /// Base URL of the Klaxon API.
+    endpoint: Value<String>,
+    /// The account's API token.
+    token: Value<String>,
+    /// AWS settings.
+    aws: Value<AwsConfig>,
+}
+
+/// The `aws` block.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AwsConfig {
+    /// AWS region.
+    region: Value<String>,
+    /// Endpoint override.
+    endpoint_url: Value<String>,
+}
+
+/// What every resource reaches through `ctx.data()`.
+#[derive(Debug)]
+pub struct KlaxonData {
+    /// The management API client.
+    pub client: klaxon_api::Client,
+    /// AWS region for SNS calls (`aws.region`, else the SDK's own resolution).
+    pub aws_region: Option<String>,
+    /// AWS endpoint override for SNS calls (`aws.endpoint_url`, else `AWS_ENDPOINT_URL`).
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl Provider for KlaxonProvider {
+    type Config = ProviderConfig;
+    type Data = KlaxonData;
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new()
+                .description("Configures the Klaxon API the resources are managed through.")
+                .attribute(Attribute::optional("endpoint", Type::String).description(
+                    "Base URL of the Klaxon API, e.g. `https://klaxon.example.com`. Falls back to the \
+                     `KLAXON_ENDPOINT` environment variable, then to `http://127.0.0.1:8080`.",
+                ))
+                .attribute(Attribute::optional("token", Type::String).sensitive().description(
+                    "API token of the Klaxon account (`klaxon account create` prints one). Falls back to the \
+                     `KLAXON_TOKEN` environment variable. Sensitive: never shown in plans.",
+                ))
+                .block(
+                    NestedBlock::new(
+                        "aws",
+                        Nesting::Single,
+                        Block::new()
+                            .description(
+                                "AWS settings for `klaxon_sns_subscription`. Credentials come from the AWS SDK's \
+                                 default chain (environment, shared config, instance role).",
+                            )
+                            .attribute(Attribute::optional("region", Type::String).description(
+                                "AWS region of the SNS topics, e.g. `eu-west-1`. Falls back to `AWS_REGION` \
+                                 and the SDK's usual resolution.",
+                            ))
+                            .attribute(Attribute::optional("endpoint_url", Type::String).description(
+                                "Endpoint override for AWS API calls, e.g. a local moto server. Falls back to \
+                                 `AWS_ENDPOINT_URL`.",
+                            )),
+                    )
+                    .items(0, 1),
+                ),
+        )
+    }
+
+    async fn configure(&self, ctx: &mut ConfigureContext, config: ProviderConfig) -> Option<KlaxonData> {
+        let endpoint = match config.endpoint {
+            Value::Known(e) => e,
+            Value::Null => std::env::var("KLAXON_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.to_owned()),
+            Value::Unknown => {
+                ctx.error_at(
+                    AttributePath::root("endpoint"),
+                    "Klaxon endpoint is not known yet",
+                    "The provider's endpoint must be known at plan time; set it to a literal or a variable.",
+                );
+                return None;
+            }
+        };
+        let token = match config.token {
+            Value::Known(t) => t,
+            Value::Null => std::env::var("KLAXON_TOKEN").unwrap_or_default(),
+            Value::Unknown => {
+                ctx.error_at(
+                    AttributePath::root("token"),
+                    "Klaxon token is not known yet",
+                    "The provider's token must be known at plan time.",
+                );
+                return None;
+            }
+        };
+        if token.trim().is_empty() {
+            ctx.error_at(
+                AttributePath::root("token"),
+                "Missing Klaxon API token",
+                "Set `token` in the provider block or the KLAXON_TOKEN environment variable \
+                 (`klaxon account create --name NAME` prints a token).",
+            );
+            return None;
+        }
+        let client = match klaxon_api::Client::new(klaxon_api::ClientConfig::new(&endpoint, token)) {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.error_at(
+                    AttributePath::root("endpoint"),
+                    "Invalid Klaxon endpoint",
+                    e.to_string(),
+                );
+                return None;
+            }
+        };
+        let (aws_region, aws_endpoint_url) = match config.aws {
+            Value::Known(aws) => (aws.region.known(), aws.endpoint_url.known()),
+            _ => (None, None),
+        };
+        Some(KlaxonData {
+            client,
+            aws_region: aws_region.or_else(|| std::env::var("AWS_REGION").ok()),
+            aws_endpoint_url: aws_endpoint_url.or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+        })
+    }
+
+    fn resources(&self) -> Vec<ResourceHandle<KlaxonData>> {
+        resources::all()
+    }
+
+    fn data_sources(&self) -> Vec<DataSourceHandle<KlaxonData>> {
+        data_sources::all()
+    }
+}

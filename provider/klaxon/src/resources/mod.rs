@@ -1,0 +1,71 @@
+//! Managed resources, one file each, each laid out the same way: state struct, schema, validate, read,
+//! plan hooks, create/update/destroy, import, then `expand` (state to API input) and `flatten` (API object to
+//! state), then tests.
+
+mod endpoint;
+mod escalation_policy;
+mod team;
+
+use tfplugin::{Context, ResourceHandle, Value};
+
+use crate::{KlaxonData, diag};
+
+pub use endpoint::EndpointResource;
+pub use escalation_policy::EscalationPolicyResource;
+pub use team::TeamResource;
+
+/// Every resource type of the provider.
+pub fn all() -> Vec<ResourceHandle<KlaxonData>> {
+    vec![
+        ResourceHandle::new(TeamResource),
+        ResourceHandle::new(EscalationPolicyResource),
+        ResourceHandle::new(EndpointResource),
+    ]
+}
+
+/// Reports a failed API call on an object, at the attribute the server named when it named one.
+pub(crate) fn api_error(
+    ctx: &mut Context<KlaxonData>,
+    action: &str,
+    what: &str,
+    err: &klaxon_api::ClientError,
+    sets: &[&str],
+) {
+    let summary = format!("Error {action} {what}");
+    match diag::field_path(err, sets) {
+        Some(path) => ctx.error_at(path, summary, diag::detail(err)),
+        None => ctx.error(summary, diag::detail(err)),
+    }
+}
+
+/// A list of strings from state, unknown elements dropped (only used on wholly known values).
+pub(crate) fn strings(v: Value<Vec<Value<String>>>) -> Vec<String> {
+    v.known()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(Value::known)
+        .collect()
+}
+
+/// A list for state: an empty list reads back as null unless the configuration wrote `[]`, so omitting the
+/// argument and writing `[]` both plan quietly.
+pub(crate) fn list_state(items: Vec<String>, keep_empty: bool) -> Value<Vec<Value<String>>> {
+    if items.is_empty() && !keep_empty {
+        Value::Null
+    } else {
+        Value::Known(items.into_iter().map(Value::Known).collect())
+    }
+}
+
+/// True when a list attribute is set to an empty list (as opposed to null).
+pub(crate) fn is_empty_list<T>(v: &Value<Vec<T>>) -> bool {
+    matches!(v, Value::Known(items) if items.is_empty())
+}
+
+/// A number attribute as `u32` (only for known values that passed validation).
+pub(crate) fn to_u32(v: &Value<i64>, default: u32) -> u32 {
+    match v {
+        Value::Known(n) => u32::try_from(*n).unwrap_or(u32::MAX),
+        _ => default,
+    }
+}
