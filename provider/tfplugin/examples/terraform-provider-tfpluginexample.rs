@@ -43,14 +43,19 @@ impl Store {
 
     fn load(&self, id: &str) -> std::io::Result<Option<Stored>> {
         match std::fs::read(self.path(id)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(std::io::Error::other),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(std::io::Error::other),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     fn save(&self, id: &str, item: &Stored) -> std::io::Result<()> {
-        std::fs::write(self.path(id), serde_json::to_vec_pretty(item).map_err(std::io::Error::other)?)
+        std::fs::write(
+            self.path(id),
+            serde_json::to_vec_pretty(item).map_err(std::io::Error::other)?,
+        )
     }
 }
 
@@ -59,18 +64,29 @@ impl Provider for Example {
     type Data = Store;
 
     fn schema(&self) -> Schema {
-        Schema::new(Block::new().attribute(
-            Attribute::required("directory", Type::String).description("Directory holding one JSON file per item."),
-        ))
+        Schema::new(
+            Block::new().attribute(
+                Attribute::required("directory", Type::String)
+                    .description("Directory holding one JSON file per item."),
+            ),
+        )
     }
 
     async fn configure(&self, ctx: &mut ConfigureContext, config: ProviderConfig) -> Option<Store> {
         let Value::Known(dir) = config.directory else {
-            ctx.error_at(AttributePath::root("directory"), "Directory must be known", "Set it to a literal path.");
+            ctx.error_at(
+                AttributePath::root("directory"),
+                "Directory must be known",
+                "Set it to a literal path.",
+            );
             return None;
         };
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            ctx.error_at(AttributePath::root("directory"), format!("Cannot create {dir:?}"), e.to_string());
+            ctx.error_at(
+                AttributePath::root("directory"),
+                format!("Cannot create {dir:?}"),
+                e.to_string(),
+            );
             return None;
         }
         Some(Store { dir: dir.into() })
@@ -136,15 +152,25 @@ impl Resource<Store> for ItemResource {
                 .description("An item stored as a JSON file.")
                 .attribute(Attribute::computed("id", Type::String).description("Identifier."))
                 .attribute(Attribute::required("name", Type::String).description("Name."))
-                .attribute(Attribute::optional("kind", Type::String).requires_replace().description("Kind."))
-                .attribute(Attribute::optional_computed("description", Type::String).description("Description."))
-                .attribute(Attribute::optional("tags", Type::list(Type::String)).description("Tags, in order."))
+                .attribute(
+                    Attribute::optional("kind", Type::String)
+                        .requires_replace()
+                        .description("Kind."),
+                )
+                .attribute(
+                    Attribute::optional_computed("description", Type::String).description("Description."),
+                )
+                .attribute(
+                    Attribute::optional("tags", Type::list(Type::String)).description("Tags, in order."),
+                )
                 .attribute(Attribute::nested(
                     "steps",
                     Nesting::List,
                     vec![
-                        Attribute::required("notify", Type::String).description("One of `user`, `here`, `channel`."),
-                        Attribute::optional("user", Type::String).description("User for `notify = \"user\"`."),
+                        Attribute::required("notify", Type::String)
+                            .description("One of `user`, `here`, `channel`."),
+                        Attribute::optional("user", Type::String)
+                            .description("User for `notify = \"user\"`."),
                     ],
                     Mode::Optional,
                 )),
@@ -185,14 +211,26 @@ impl Resource<Store> for ItemResource {
         }
     }
 
-    async fn plan_create(&self, _ctx: &mut Context<Store>, mut proposed: ItemState, _config: ItemState) -> Option<ItemState> {
+    async fn plan_create(
+        &self,
+        _ctx: &mut Context<Store>,
+        mut proposed: ItemState,
+        _config: ItemState,
+    ) -> Option<ItemState> {
         // The default is known at plan time: show it instead of "(known after apply)".
         proposed.description = proposed.description.or(Value::Known(DEFAULT_DESCRIPTION.into()));
         Some(proposed)
     }
 
-    async fn create(&self, ctx: &mut Context<Store>, planned: ItemState, _config: ItemState) -> Option<ItemState> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    async fn create(
+        &self,
+        ctx: &mut Context<Store>,
+        planned: ItemState,
+        _config: ItemState,
+    ) -> Option<ItemState> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let id = format!("item-{:x}", nanos.as_nanos());
         let stored = expand(planned);
         if let Err(e) = ctx.data().save(&id, &stored) {
@@ -250,11 +288,16 @@ fn expand(state: ItemState) -> Stored {
         name: state.name.unwrap_or_default(),
         kind: state.kind.known(),
         description: state.description.unwrap_or_else(|| DEFAULT_DESCRIPTION.into()),
-        tags: state.tags.known().map(|tags| tags.into_iter().filter_map(Value::known).collect()),
-        steps: state
-            .steps
+        tags: state
+            .tags
             .known()
-            .map(|steps| steps.into_iter().map(|s| (s.notify.unwrap_or_default(), s.user.known())).collect()),
+            .map(|tags| tags.into_iter().filter_map(Value::known).collect()),
+        steps: state.steps.known().map(|steps| {
+            steps
+                .into_iter()
+                .map(|s| (s.notify.unwrap_or_default(), s.user.known()))
+                .collect()
+        }),
     }
 }
 
@@ -265,11 +308,20 @@ fn flatten(id: String, stored: Stored) -> ItemState {
         name: Value::Known(stored.name),
         kind: stored.kind.into(),
         description: Value::Known(stored.description),
-        tags: stored.tags.map(|tags| tags.into_iter().map(Value::Known).collect()).into(),
+        tags: stored
+            .tags
+            .map(|tags| tags.into_iter().map(Value::Known).collect())
+            .into(),
         steps: stored
             .steps
             .map(|steps| {
-                steps.into_iter().map(|(notify, user)| StepState { notify: notify.into(), user: user.into() }).collect()
+                steps
+                    .into_iter()
+                    .map(|(notify, user)| StepState {
+                        notify: notify.into(),
+                        user: user.into(),
+                    })
+                    .collect()
             })
             .into(),
     }
@@ -323,5 +375,9 @@ impl DataSource<Store> for ItemDataSource {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tfplugin::serve(Example, ServeOptions::new("example.local/tfplugin/tfpluginexample")).await
+    tfplugin::serve(
+        Example,
+        ServeOptions::new("example.local/tfplugin/tfpluginexample"),
+    )
+    .await
 }

@@ -48,20 +48,40 @@ pub(crate) trait DynResource<D>: Send + Sync {
         config: Dynamic,
     ) -> Dynamic;
     async fn dyn_import(&self, ctx: &mut Context<D>, meta: ResourceMeta<'_>, id: String) -> Option<Dynamic>;
-    async fn dyn_upgrade(&self, ctx: &mut ValidateContext, meta: ResourceMeta<'_>, version: i64, raw: RawState)
-    -> Option<Dynamic>;
+    async fn dyn_upgrade(
+        &self,
+        ctx: &mut ValidateContext,
+        meta: ResourceMeta<'_>,
+        version: i64,
+        raw: RawState,
+    ) -> Option<Dynamic>;
 }
 
 /// Typed view of a dynamic value; a decoding failure becomes an error diagnostic.
-fn decode<S: DeserializeOwned>(diags: &mut Diagnostics, what: &str, type_name: &str, value: Dynamic) -> Option<S> {
+fn decode<S: DeserializeOwned>(
+    diags: &mut Diagnostics,
+    what: &str,
+    type_name: &str,
+    value: Dynamic,
+) -> Option<S> {
     from_dynamic(value)
-        .map_err(|e| diags.error(format!("Invalid {what} for {type_name}"), format!("Decoding failed: {e}")))
+        .map_err(|e| {
+            diags.error(
+                format!("Invalid {what} for {type_name}"),
+                format!("Decoding failed: {e}"),
+            )
+        })
         .ok()
 }
 
 fn encode<S: Serialize>(diags: &mut Diagnostics, what: &str, type_name: &str, value: &S) -> Option<Dynamic> {
     to_dynamic(value)
-        .map_err(|e| diags.error(format!("Invalid {what} from {type_name}"), format!("Encoding failed: {e}")))
+        .map_err(|e| {
+            diags.error(
+                format!("Invalid {what} from {type_name}"),
+                format!("Encoding failed: {e}"),
+            )
+        })
         .ok()
 }
 
@@ -187,8 +207,10 @@ where
         let Some(typed_prior) = decode(&mut ctx.diagnostics, "prior state", name, prior.clone()) else {
             return (proposed, Vec::new());
         };
-        let Some(Plan { state, mut requires_replace }) =
-            Resource::plan_update(self, ctx, typed_prior, typed_proposed, typed_config).await
+        let Some(Plan {
+            state,
+            mut requires_replace,
+        }) = Resource::plan_update(self, ctx, typed_prior, typed_proposed, typed_config).await
         else {
             ensure_error(&mut ctx.diagnostics, name, "plan_update");
             return (proposed, Vec::new());

@@ -62,7 +62,10 @@ pub struct ValidateContext {
 
 impl ValidateContext {
     pub(crate) fn new(cancel: CancellationToken) -> Self {
-        Self { diagnostics: Diagnostics::default(), cancel }
+        Self {
+            diagnostics: Diagnostics::default(),
+            cancel,
+        }
     }
 }
 
@@ -96,7 +99,12 @@ pub struct Context<D> {
 
 impl<D> Context<D> {
     pub(crate) fn new(cancel: CancellationToken, data: Arc<D>, private: Vec<u8>) -> Self {
-        Self { diagnostics: Diagnostics::default(), cancel, data, private }
+        Self {
+            diagnostics: Diagnostics::default(),
+            cancel,
+            data,
+            private,
+        }
     }
 
     /// The data [`Provider::configure`](crate::Provider::configure) returned (typically the API client).

@@ -34,7 +34,11 @@ pub trait DataSource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
 
     /// Looks the object up; returns the config with the computed attributes filled in. `None` on failure (with
     /// an error in the diagnostics).
-    fn read(&self, ctx: &mut Context<D>, config: Self::State) -> impl Future<Output = Option<Self::State>> + Send;
+    fn read(
+        &self,
+        ctx: &mut Context<D>,
+        config: Self::State,
+    ) -> impl Future<Output = Option<Self::State>> + Send;
 }
 
 /// A data source type registered with a provider: the dynamic adapter plus its schema, computed once.
@@ -56,10 +60,22 @@ impl<D: Send + Sync + 'static> DataSourceHandle<D> {
             inner: Arc::new(data_source),
         }
     }
+
+    /// The data source type name, e.g. `example_item` (for tools such as docs generators).
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    /// The schema, as sent to terraform (for tools such as docs generators).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
 }
 
 impl<D> std::fmt::Debug for DataSourceHandle<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DataSourceHandle").field("type_name", &self.type_name).finish_non_exhaustive()
+        f.debug_struct("DataSourceHandle")
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
     }
 }

@@ -23,7 +23,9 @@ pub fn from_dynamic<T: DeserializeOwned>(value: Dynamic) -> Result<T, ValueError
 type Result<T, E = ValueError> = std::result::Result<T, E>;
 
 fn unknown_error() -> ValueError {
-    ValueError("value is unknown here; declare this field as tfplugin::Value<T> to accept unknown values".into())
+    ValueError(
+        "value is unknown here; declare this field as tfplugin::Value<T> to accept unknown values".into(),
+    )
 }
 
 pub(crate) struct Deserializer(pub(crate) Dynamic);
@@ -61,7 +63,10 @@ impl<'de> de::Deserializer<'de> for Deserializer {
                 }
                 Ok(value)
             }
-            Dynamic::Map(map) => visitor.visit_map(MapAccess { iter: map.into_iter(), value: None }),
+            Dynamic::Map(map) => visitor.visit_map(MapAccess {
+                iter: map.into_iter(),
+                value: None,
+            }),
         }
     }
 
@@ -106,7 +111,9 @@ impl<'de> de::Deserializer<'de> for Deserializer {
         match self.0 {
             Dynamic::String(s) => visitor.visit_enum(IntoDeserializer::<ValueError>::into_deserializer(s)),
             Dynamic::Map(map) if map.len() == 1 => {
-                let Some((variant, value)) = map.into_iter().next() else { return Err(unknown_error()) };
+                let Some((variant, value)) = map.into_iter().next() else {
+                    return Err(unknown_error());
+                };
                 visitor.visit_enum(EnumAccess { variant, value })
             }
             Dynamic::Unknown => Err(unknown_error()),
@@ -131,7 +138,10 @@ impl<'de> de::SeqAccess<'de> for SeqAccess {
     type Error = ValueError;
 
     fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        self.0.next().map(|v| seed.deserialize(Deserializer(v))).transpose()
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Deserializer(v)))
+            .transpose()
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -159,7 +169,10 @@ impl<'de> de::MapAccess<'de> for MapAccess {
     }
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
-        let value = self.value.take().ok_or_else(|| ValueError("map value without a key".into()))?;
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| ValueError("map value without a key".into()))?;
         seed.deserialize(Deserializer(value))
     }
 }
@@ -196,7 +209,11 @@ impl<'de> de::VariantAccess<'de> for VariantAccess {
         Deserializer(self.0).deserialize_any(visitor)
     }
 
-    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
         Deserializer(self.0).deserialize_any(visitor)
     }
 }

@@ -5,7 +5,8 @@
 //! nobody. Hooks return `Option` for their result, so "what happened" (diagnostics) and "what exists now" (the
 //! returned state) stay independent.
 
-use crate::path::AttributePath;
+use crate::path::{AttributePath, Step};
+use crate::schema::{AttributeKind, Block};
 use crate::proto::tfplugin6 as pb;
 
 /// How bad a diagnostic is.
@@ -87,8 +88,63 @@ impl Diagnostics {
     }
 
     fn add(&mut self, severity: Severity, attribute: Option<AttributePath>, summary: String, detail: String) {
-        self.items.push(Diagnostic { severity, summary, detail, attribute });
+        self.items.push(Diagnostic {
+            severity,
+            summary,
+            detail,
+            attribute,
+        });
     }
+}
+
+/// Shortens attribute paths that go inside nested attributes to what terraform can map onto the source.
+///
+/// Terraform locates a path in the configuration by walking nested *blocks*; a path continuing inside a nested
+/// *attribute* (`steps[0].notify` where `steps = [{ notify = ... }]`) is not found, and terraform falls back to
+/// the resource's header line. Cut after the element (`steps[0]`, which terraform does locate: the `{ ... }`
+/// element) and keep the full path in the detail so the user still learns which attribute is wrong.
+pub(crate) fn fit_paths_to_source(diags: Diagnostics, block: Option<&Block>) -> Diagnostics {
+    let Some(block) = block else { return diags };
+    let items = diags
+        .items
+        .into_iter()
+        .map(|mut d| {
+            if let Some(path) = &d.attribute
+                && let Some(short) = locatable_prefix(path, block)
+            {
+                d.detail = if d.detail.is_empty() {
+                    format!("Attribute: {path}")
+                } else {
+                    format!("{}\n\nAttribute: {path}", d.detail)
+                };
+                d.attribute = Some(short);
+            }
+            d
+        })
+        .collect();
+    Diagnostics { items }
+}
+
+/// The prefix of `path` terraform can locate, when shorter than `path`.
+fn locatable_prefix(path: &AttributePath, block: &Block) -> Option<AttributePath> {
+    let steps = path.steps();
+    let mut block = block;
+    let mut i = 0;
+    while let Some(Step::Attribute(name)) = steps.get(i) {
+        if let Some(nested) = block.blocks.iter().find(|b| &b.type_name == name) {
+            // Terraform walks into nested blocks: skip the element key and continue inside.
+            block = &nested.block;
+            i += if matches!(steps.get(i + 1), Some(Step::Index(_) | Step::Key(_))) { 2 } else { 1 };
+            continue;
+        }
+        let attr = block.attributes.iter().find(|a| &a.name == name)?;
+        if !matches!(attr.kind, AttributeKind::Nested(..)) {
+            return None;
+        }
+        let keep = if matches!(steps.get(i + 1), Some(Step::Index(_) | Step::Key(_))) { i + 2 } else { i + 1 };
+        return (keep < steps.len()).then(|| AttributePath::from_steps(steps[..keep].to_vec()));
+    }
+    None
 }
 
 pub(crate) fn to_proto(diagnostic: &Diagnostic) -> pb::Diagnostic {
@@ -109,9 +165,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn paths_inside_nested_attributes_are_cut_at_the_element() {
+        use crate::schema::{Attribute, Mode, NestedBlock, Nesting};
+        use crate::types::Type;
+        let block = Block::new()
+            .attribute(Attribute::nested("steps", Nesting::List, vec![Attribute::required("notify", Type::String)], Mode::Optional))
+            .attribute(Attribute::optional("tags", Type::list(Type::String)))
+            .block(NestedBlock::new("rule", Nesting::List, Block::new().attribute(Attribute::optional("x", Type::String))));
+        let mut diags = Diagnostics::default();
+        diags.error_at(AttributePath::root("steps").index(1).attr("notify"), "bad", "why");
+        diags.error_at(AttributePath::root("tags").index(0), "bad tag", "");
+        diags.error_at(AttributePath::root("rule").index(0).attr("x"), "bad x", "");
+        let fitted = fit_paths_to_source(diags, Some(&block)).into_vec();
+        assert_eq!(fitted[0].attribute.as_ref().unwrap().to_string(), "steps[1]");
+        assert_eq!(fitted[0].detail, "why\n\nAttribute: steps[1].notify");
+        assert_eq!(fitted[1].attribute.as_ref().unwrap().to_string(), "tags[0]");
+        assert_eq!(fitted[2].attribute.as_ref().unwrap().to_string(), "rule[0].x");
+    }
+
+    #[test]
     fn proto_encoding_with_path() {
         let mut diags = Diagnostics::default();
-        diags.error_at(AttributePath::root("steps").index(0).attr("notify"), "Invalid notify", "use one of ...");
+        diags.error_at(
+            AttributePath::root("steps").index(0).attr("notify"),
+            "Invalid notify",
+            "use one of ...",
+        );
         diags.warning("Deprecated", "");
         let protos: Vec<_> = diags.iter().map(to_proto).collect();
         assert_eq!(protos[0].severity, pb::diagnostic::Severity::Error as i32);

@@ -162,7 +162,10 @@ mod tests {
         step.insert("user".to_string(), Dynamic::Unknown);
         let mut root = BTreeMap::new();
         root.insert("id".to_string(), Dynamic::String("x".into()));
-        root.insert("steps".to_string(), Dynamic::List(vec![Dynamic::Map(BTreeMap::new()), Dynamic::Map(step)]));
+        root.insert(
+            "steps".to_string(),
+            Dynamic::List(vec![Dynamic::Map(BTreeMap::new()), Dynamic::Map(step)]),
+        );
         let value = Dynamic::Map(root);
         assert_eq!(value.first_unknown().unwrap().to_string(), "steps[1].user");
         assert_eq!(value.attr("id"), &Dynamic::String("x".into()));

@@ -50,8 +50,13 @@ pub(crate) fn check_cookie(value: Option<&str>) -> Result<(), HandshakeError> {
 /// Picks protocol 6 from `PLUGIN_PROTOCOL_VERSIONS` (comma list, any order). Absent means the client is an old
 /// go-plugin that expects the server's own version, as go-plugin itself does.
 pub(crate) fn negotiate_protocol(versions: Option<&str>) -> Result<u32, HandshakeError> {
-    let Some(versions) = versions.filter(|v| !v.trim().is_empty()) else { return Ok(PROTOCOL_VERSION) };
-    if versions.split(',').any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION)) {
+    let Some(versions) = versions.filter(|v| !v.trim().is_empty()) else {
+        return Ok(PROTOCOL_VERSION);
+    };
+    if versions
+        .split(',')
+        .any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION))
+    {
         Ok(PROTOCOL_VERSION)
     } else {
         Err(HandshakeError::UnsupportedProtocol(versions.to_owned()))
@@ -145,7 +150,11 @@ mod tests {
 
     #[test]
     fn reattach_format() {
-        let json = reattach_json("example.local/acme/y", 42, &Address::Unix(PathBuf::from("/tmp/s")));
+        let json = reattach_json(
+            "example.local/acme/y",
+            42,
+            &Address::Unix(PathBuf::from("/tmp/s")),
+        );
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
         let entry = &parsed["example.local/acme/y"];
         assert_eq!(entry["ProtocolVersion"], 6);

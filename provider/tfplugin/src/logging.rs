@@ -22,9 +22,17 @@ fn filter() -> EnvFilter {
 
 /// Installs the subscriber (no-op if one is already installed).
 pub(crate) fn init() {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter()).with_ansi(false).without_time();
-    let file = std::env::var_os("PLUGIN_LOG_FILE")
-        .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_ansi(false)
+        .without_time();
+    let file = std::env::var_os("PLUGIN_LOG_FILE").and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
     let _ = match file {
         Some(file) => builder.with_writer(std::sync::Mutex::new(file)).try_init(),
         None => builder.with_writer(std::io::stderr).try_init(),

@@ -28,7 +28,9 @@ pub struct AttributePath {
 impl AttributePath {
     /// The path of a top-level attribute or nested block type.
     pub fn root(name: impl Into<String>) -> Self {
-        Self { steps: vec![Step::Attribute(name.into())] }
+        Self {
+            steps: vec![Step::Attribute(name.into())],
+        }
     }
 
     /// The empty path: the whole object (a diagnostic without a path points at the resource block).
@@ -47,7 +49,8 @@ impl AttributePath {
     #[must_use]
     pub fn index(mut self, index: usize) -> Self {
         // Lists never get near i64::MAX elements; saturate rather than panic.
-        self.steps.push(Step::Index(i64::try_from(index).unwrap_or(i64::MAX)));
+        self.steps
+            .push(Step::Index(i64::try_from(index).unwrap_or(i64::MAX)));
         self
     }
 
@@ -130,9 +133,16 @@ mod tests {
         assert_eq!(path.to_string(), "steps[1].user");
         assert_eq!(
             path.steps(),
-            &[Step::Attribute("steps".into()), Step::Index(1), Step::Attribute("user".into())]
+            &[
+                Step::Attribute("steps".into()),
+                Step::Index(1),
+                Step::Attribute("user".into())
+            ]
         );
-        assert_eq!(AttributePath::root("tags").key("env").to_string(), "tags[\"env\"]");
+        assert_eq!(
+            AttributePath::root("tags").key("env").to_string(),
+            "tags[\"env\"]"
+        );
         assert!(AttributePath::empty().is_empty());
     }
 }

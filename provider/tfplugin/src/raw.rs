@@ -19,7 +19,10 @@ use crate::types::Type;
 pub struct CodecError(String);
 
 fn mismatch(expected: &Type, got: &str) -> CodecError {
-    CodecError(format!("expected a value of type {}, got {got}", expected.to_json()))
+    CodecError(format!(
+        "expected a value of type {}, got {got}",
+        expected.to_json()
+    ))
 }
 
 /// Decodes msgpack bytes of a value of type `ty`. Empty bytes decode as null (an absent `DynamicValue`).
@@ -28,7 +31,8 @@ pub(crate) fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Dynamic, CodecEr
         return Ok(Dynamic::Null);
     }
     let mut reader = bytes;
-    let value = rmpv::decode::read_value(&mut reader).map_err(|e| CodecError(format!("invalid msgpack: {e}")))?;
+    let value =
+        rmpv::decode::read_value(&mut reader).map_err(|e| CodecError(format!("invalid msgpack: {e}")))?;
     from_msgpack(value, ty)
 }
 
@@ -48,7 +52,9 @@ fn from_msgpack(value: Mp, ty: &Type) -> Result<Dynamic, CodecError> {
     }
     match ty {
         Type::Dynamic => {
-            let Mp::Array(mut pair) = value else { return Err(mismatch(ty, "a non-array")) };
+            let Mp::Array(mut pair) = value else {
+                return Err(mismatch(ty, "a non-array"));
+            };
             if pair.len() != 2 {
                 return Err(CodecError("dynamic value must be a [type, value] pair".into()));
             }
@@ -62,7 +68,10 @@ fn from_msgpack(value: Mp, ty: &Type) -> Result<Dynamic, CodecError> {
             from_msgpack(inner, &inner_ty)
         }
         Type::String => match value {
-            Mp::String(s) => s.into_str().map(Dynamic::String).ok_or_else(|| CodecError("invalid UTF-8".into())),
+            Mp::String(s) => s
+                .into_str()
+                .map(Dynamic::String)
+                .ok_or_else(|| CodecError("invalid UTF-8".into())),
             _ => Err(mismatch(ty, "another kind")),
         },
         Type::Number => match value {
@@ -81,14 +90,21 @@ fn from_msgpack(value: Mp, ty: &Type) -> Result<Dynamic, CodecError> {
             _ => Err(mismatch(ty, "another kind")),
         },
         Type::List(elem) | Type::Set(elem) => match value {
-            Mp::Array(items) => {
-                Ok(Dynamic::List(items.into_iter().map(|v| from_msgpack(v, elem)).collect::<Result<_, _>>()?))
-            }
+            Mp::Array(items) => Ok(Dynamic::List(
+                items
+                    .into_iter()
+                    .map(|v| from_msgpack(v, elem))
+                    .collect::<Result<_, _>>()?,
+            )),
             _ => Err(mismatch(ty, "a non-array")),
         },
         Type::Tuple(elems) => match value {
             Mp::Array(items) if items.len() == elems.len() => Ok(Dynamic::List(
-                items.into_iter().zip(elems).map(|(v, t)| from_msgpack(v, t)).collect::<Result<_, _>>()?,
+                items
+                    .into_iter()
+                    .zip(elems)
+                    .map(|(v, t)| from_msgpack(v, t))
+                    .collect::<Result<_, _>>()?,
             )),
             _ => Err(mismatch(ty, "an array of another length")),
         },
@@ -96,7 +112,10 @@ fn from_msgpack(value: Mp, ty: &Type) -> Result<Dynamic, CodecError> {
             Mp::Map(entries) => {
                 let mut map = BTreeMap::new();
                 for (k, v) in entries {
-                    let key = k.as_str().ok_or_else(|| CodecError("map key must be a string".into()))?.to_owned();
+                    let key = k
+                        .as_str()
+                        .ok_or_else(|| CodecError("map key must be a string".into()))?
+                        .to_owned();
                     map.insert(key, from_msgpack(v, elem)?);
                 }
                 Ok(Dynamic::Map(map))
@@ -107,7 +126,9 @@ fn from_msgpack(value: Mp, ty: &Type) -> Result<Dynamic, CodecError> {
             Mp::Map(entries) => {
                 let mut map = BTreeMap::new();
                 for (k, v) in entries {
-                    let key = k.as_str().ok_or_else(|| CodecError("object key must be a string".into()))?;
+                    let key = k
+                        .as_str()
+                        .ok_or_else(|| CodecError("object key must be a string".into()))?;
                     // Keys outside the type cannot be represented; skip them like cty's lenient decoders.
                     if let Some(attr_ty) = attrs.get(key) {
                         map.insert(key.to_owned(), from_msgpack(v, attr_ty)?);
@@ -136,7 +157,10 @@ fn to_msgpack(value: &Dynamic, ty: &Type) -> Result<Mp, CodecError> {
     match ty {
         Type::Dynamic => {
             let inner_ty = infer_type(value);
-            Ok(Mp::Array(vec![Mp::Binary(inner_ty.to_json_bytes()), to_msgpack(value, &inner_ty)?]))
+            Ok(Mp::Array(vec![
+                Mp::Binary(inner_ty.to_json_bytes()),
+                to_msgpack(value, &inner_ty)?,
+            ]))
         }
         // Primitive conversions follow cty's: numbers and bools convert to strings, and back when they parse.
         Type::String => match value {
@@ -147,7 +171,9 @@ fn to_msgpack(value: &Dynamic, ty: &Type) -> Result<Mp, CodecError> {
         },
         Type::Number => match value {
             Dynamic::Number(n) => Ok(number_to_msgpack(n)),
-            Dynamic::String(s) => parse_number(s).map(|n| number_to_msgpack(&n)).ok_or_else(|| mismatch(ty, s)),
+            Dynamic::String(s) => parse_number(s)
+                .map(|n| number_to_msgpack(&n))
+                .ok_or_else(|| mismatch(ty, s)),
             _ => Err(mismatch(ty, "a non-number")),
         },
         Type::Bool => match value {
@@ -156,15 +182,22 @@ fn to_msgpack(value: &Dynamic, ty: &Type) -> Result<Mp, CodecError> {
             _ => Err(mismatch(ty, "a non-bool")),
         },
         Type::List(elem) | Type::Set(elem) => match value {
-            Dynamic::List(items) => {
-                Ok(Mp::Array(items.iter().map(|v| to_msgpack(v, elem)).collect::<Result<_, _>>()?))
-            }
+            Dynamic::List(items) => Ok(Mp::Array(
+                items
+                    .iter()
+                    .map(|v| to_msgpack(v, elem))
+                    .collect::<Result<_, _>>()?,
+            )),
             _ => Err(mismatch(ty, "a non-list")),
         },
         Type::Tuple(elems) => match value {
-            Dynamic::List(items) if items.len() == elems.len() => {
-                Ok(Mp::Array(items.iter().zip(elems).map(|(v, t)| to_msgpack(v, t)).collect::<Result<_, _>>()?))
-            }
+            Dynamic::List(items) if items.len() == elems.len() => Ok(Mp::Array(
+                items
+                    .iter()
+                    .zip(elems)
+                    .map(|(v, t)| to_msgpack(v, t))
+                    .collect::<Result<_, _>>()?,
+            )),
             _ => Err(mismatch(ty, "a list of another length")),
         },
         Type::Map(elem) => match value {
@@ -258,7 +291,9 @@ pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Dynamic, CodecError> {
     }
     match ty {
         Type::Dynamic => {
-            let inner_ty = json.get("type").ok_or_else(|| CodecError("dynamic JSON value needs \"type\"".into()))?;
+            let inner_ty = json
+                .get("type")
+                .ok_or_else(|| CodecError("dynamic JSON value needs \"type\"".into()))?;
             let inner_ty = Type::from_json(inner_ty).map_err(|e| CodecError(e.to_string()))?;
             from_json(json.get("value").unwrap_or(&Json::Null), &inner_ty)
         }
@@ -276,7 +311,9 @@ pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Dynamic, CodecError> {
             } else {
                 Number::Float(n.as_f64().unwrap_or(f64::NAN))
             })),
-            Json::String(s) => parse_number(s).map(Dynamic::Number).ok_or_else(|| mismatch(ty, s)),
+            Json::String(s) => parse_number(s)
+                .map(Dynamic::Number)
+                .ok_or_else(|| mismatch(ty, s)),
             _ => Err(mismatch(ty, "a non-number")),
         },
         Type::Bool => match json {
@@ -285,18 +322,29 @@ pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Dynamic, CodecError> {
             _ => Err(mismatch(ty, "a non-bool")),
         },
         Type::List(elem) | Type::Set(elem) => match json {
-            Json::Array(items) => Ok(Dynamic::List(items.iter().map(|v| from_json(v, elem)).collect::<Result<_, _>>()?)),
+            Json::Array(items) => Ok(Dynamic::List(
+                items
+                    .iter()
+                    .map(|v| from_json(v, elem))
+                    .collect::<Result<_, _>>()?,
+            )),
             _ => Err(mismatch(ty, "a non-array")),
         },
         Type::Tuple(elems) => match json {
             Json::Array(items) if items.len() == elems.len() => Ok(Dynamic::List(
-                items.iter().zip(elems).map(|(v, t)| from_json(v, t)).collect::<Result<_, _>>()?,
+                items
+                    .iter()
+                    .zip(elems)
+                    .map(|(v, t)| from_json(v, t))
+                    .collect::<Result<_, _>>()?,
             )),
             _ => Err(mismatch(ty, "an array of another length")),
         },
         Type::Map(elem) => match json {
             Json::Object(map) => Ok(Dynamic::Map(
-                map.iter().map(|(k, v)| Ok((k.clone(), from_json(v, elem)?))).collect::<Result<_, CodecError>>()?,
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), from_json(v, elem)?)))
+                    .collect::<Result<_, CodecError>>()?,
             )),
             _ => Err(mismatch(ty, "a non-object")),
         },
@@ -306,7 +354,10 @@ pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Dynamic, CodecError> {
                     .iter()
                     .map(|(name, attr_ty)| {
                         let v = map.get(name).unwrap_or(&Json::Null);
-                        Ok((name.clone(), from_json(v, attr_ty).map_err(|e| CodecError(format!("{name}: {e}")))?))
+                        Ok((
+                            name.clone(),
+                            from_json(v, attr_ty).map_err(|e| CodecError(format!("{name}: {e}")))?,
+                        ))
                     })
                     .collect::<Result<_, CodecError>>()?,
             )),

@@ -61,7 +61,10 @@ pub struct Plan<S> {
 impl<S> Plan<S> {
     /// A plan for an in-place update.
     pub fn new(state: S) -> Self {
-        Self { state, requires_replace: Vec::new() }
+        Self {
+            state,
+            requires_replace: Vec::new(),
+        }
     }
 
     /// Adds an attribute whose change forces replacement.
@@ -116,7 +119,11 @@ pub trait Resource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
     }
 
     /// Reads the current remote object; `None` when it no longer exists.
-    fn read(&self, ctx: &mut Context<D>, state: Self::State) -> impl Future<Output = Option<Self::State>> + Send;
+    fn read(
+        &self,
+        ctx: &mut Context<D>,
+        state: Self::State,
+    ) -> impl Future<Output = Option<Self::State>> + Send;
 
     /// Plans a create. Default: the proposed state (computed attributes then become unknown, see module docs).
     fn plan_create(
@@ -188,7 +195,10 @@ pub trait Resource<D: Send + Sync + 'static = ()>: Send + Sync + 'static {
         raw: RawState,
     ) -> impl Future<Output = Option<Self::State>> + Send {
         let decoded = raw.decode().map_err(|e| {
-            ctx.error(format!("Cannot upgrade state from schema version {version}"), e.to_string());
+            ctx.error(
+                format!("Cannot upgrade state from schema version {version}"),
+                e.to_string(),
+            );
         });
         async move { decoded.ok() }
     }
@@ -213,10 +223,22 @@ impl<D: Send + Sync + 'static> ResourceHandle<D> {
             inner: Arc::new(resource),
         }
     }
+
+    /// The resource type name, e.g. `example_item` (for tools such as docs generators).
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    /// The schema, as sent to terraform (for tools such as docs generators).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
 }
 
 impl<D> std::fmt::Debug for ResourceHandle<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResourceHandle").field("type_name", &self.type_name).finish_non_exhaustive()
+        f.debug_struct("ResourceHandle")
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
     }
 }

@@ -42,7 +42,10 @@ impl Schema {
     }
 
     pub(crate) fn to_proto(&self) -> pb::Schema {
-        pb::Schema { version: self.version, block: Some(self.block.to_proto()) }
+        pb::Schema {
+            version: self.version,
+            block: Some(self.block.to_proto()),
+        }
     }
 }
 
@@ -322,7 +325,13 @@ pub struct NestedBlock {
 impl NestedBlock {
     /// A nested block type.
     pub fn new(type_name: impl Into<String>, nesting: Nesting, block: Block) -> Self {
-        Self { type_name: type_name.into(), block, nesting, min_items: 0, max_items: 0 }
+        Self {
+            type_name: type_name.into(),
+            block,
+            nesting,
+            min_items: 0,
+            max_items: 0,
+        }
     }
 
     /// Sets item count bounds (0 = unbounded).
@@ -387,7 +396,11 @@ mod tests {
                 vec![Attribute::required("notify", Type::String)],
                 Mode::Optional,
             ))
-            .block(NestedBlock::new("aws", Nesting::Single, Block::new().attribute(Attribute::optional("region", Type::String))))
+            .block(NestedBlock::new(
+                "aws",
+                Nesting::Single,
+                Block::new().attribute(Attribute::optional("region", Type::String)),
+            ))
     }
 
     #[test]
@@ -413,9 +426,18 @@ mod tests {
         let name = &block.attributes[1];
         assert!(name.required && name.sensitive);
         let steps = &block.attributes[2];
-        assert!(steps.r#type.is_empty(), "an attribute has exactly one of type or nested_type");
-        assert_eq!(steps.nested_type.as_ref().unwrap().nesting, pb::schema::object::NestingMode::List as i32);
-        assert_eq!(block.block_types[0].nesting, pb::schema::nested_block::NestingMode::Single as i32);
+        assert!(
+            steps.r#type.is_empty(),
+            "an attribute has exactly one of type or nested_type"
+        );
+        assert_eq!(
+            steps.nested_type.as_ref().unwrap().nesting,
+            pb::schema::object::NestingMode::List as i32
+        );
+        assert_eq!(
+            block.block_types[0].nesting,
+            pb::schema::nested_block::NestingMode::Single as i32
+        );
         assert_eq!(id.description_kind, pb::StringKind::Markdown as i32);
     }
 }

@@ -99,7 +99,9 @@ impl ser::Serializer for Serializer {
         Ok(Dynamic::String(v.to_owned()))
     }
     fn serialize_bytes(self, _v: &[u8]) -> Result<Dynamic> {
-        Err(ValueError("byte strings have no terraform type; use a (base64) String".into()))
+        Err(ValueError(
+            "byte strings have no terraform type; use a (base64) String".into(),
+        ))
     }
     fn serialize_none(self) -> Result<Dynamic> {
         Ok(Dynamic::Null)
@@ -111,13 +113,26 @@ impl ser::Serializer for Serializer {
         Ok(Dynamic::Null)
     }
     fn serialize_unit_struct(self, name: &'static str) -> Result<Dynamic> {
-        Ok(if name == UNKNOWN_MARKER { Dynamic::Unknown } else { Dynamic::Null })
+        Ok(if name == UNKNOWN_MARKER {
+            Dynamic::Unknown
+        } else {
+            Dynamic::Null
+        })
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<Dynamic> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Dynamic> {
         // Enums of unit variants are strings in terraform (`notify = "here"`).
         Ok(Dynamic::String(variant.to_owned()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<Dynamic> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Dynamic> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -147,7 +162,10 @@ impl ser::Serializer for Serializer {
         variant: &'static str,
         len: usize,
     ) -> Result<VariantSerializer<SeqSerializer>> {
-        Ok(VariantSerializer { variant, inner: SeqSerializer(Vec::with_capacity(len)) })
+        Ok(VariantSerializer {
+            variant,
+            inner: SeqSerializer(Vec::with_capacity(len)),
+        })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<MapSerializer> {
         Ok(MapSerializer::default())
@@ -162,7 +180,10 @@ impl ser::Serializer for Serializer {
         variant: &'static str,
         _len: usize,
     ) -> Result<VariantSerializer<MapSerializer>> {
-        Ok(VariantSerializer { variant, inner: MapSerializer::default() })
+        Ok(VariantSerializer {
+            variant,
+            inner: MapSerializer::default(),
+        })
     }
 }
 
@@ -227,7 +248,10 @@ impl ser::SerializeMap for MapSerializer {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let key = self.key.take().ok_or_else(|| ValueError("map value without a key".into()))?;
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| ValueError("map value without a key".into()))?;
         self.map.insert(key, value.serialize(Serializer)?);
         Ok(())
     }

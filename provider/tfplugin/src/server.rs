@@ -41,7 +41,11 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// Options for a provider with this source address; debug mode from `--debug`, logging on.
     pub fn new(source_address: impl Into<String>) -> Self {
-        Self { source_address: source_address.into(), debug: None, init_logging: true }
+        Self {
+            source_address: source_address.into(),
+            debug: None,
+            init_logging: true,
+        }
     }
 }
 
@@ -81,35 +85,33 @@ pub async fn try_serve<P: Provider>(provider: P, options: ServeOptions) -> Resul
     if options.init_logging {
         crate::logging::init();
     }
-    let debug = options.debug.unwrap_or_else(|| std::env::args().nth(1).is_some_and(|a| a == "--debug"));
+    let debug = options
+        .debug
+        .unwrap_or_else(|| std::env::args().nth(1).is_some_and(|a| a == "--debug"));
     if debug {
         return serve_debug(provider, &options.source_address).await;
     }
     handshake::check_cookie(std::env::var(handshake::MAGIC_COOKIE_KEY).ok().as_deref())?;
     handshake::negotiate_protocol(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?;
 
-    // Start the (comparatively slow) certificate generation while the service and listener are set up.
-    let client_cert = std::env::var("PLUGIN_CLIENT_CERT").ok().filter(|pem| !pem.trim().is_empty());
-    let tls_setup = client_cert.map(|pem| {
-        tokio::task::spawn_blocking(move || -> Result<_, TlsError> {
+    let client_cert = std::env::var("PLUGIN_CLIENT_CERT")
+        .ok()
+        .filter(|pem| !pem.trim().is_empty());
+    let (cert, acceptor) = match client_cert {
+        Some(pem) => {
+            tls::warm_up_rng();
             let client = tls::parse_client_cert(&pem)?;
             let identity = tls::ServerIdentity::generate()?;
             let config = tls::server_config(&identity, client)?;
-            Ok((identity.cert, config))
-        })
-    });
-    let service = ProviderService::new(provider);
-    let listener = Listener::bind()?;
-    let (cert, acceptor) = match tls_setup {
-        Some(task) => {
-            let (cert, config) = task.await.map_err(io::Error::other)??;
-            (Some(cert), Some(tokio_rustls::TlsAcceptor::from(config)))
+            (Some(identity.cert), Some(tokio_rustls::TlsAcceptor::from(config)))
         }
         None => {
             tracing::warn!("PLUGIN_CLIENT_CERT is not set (TF_DISABLE_PLUGIN_TLS?): serving without TLS.");
             (None, None)
         }
     };
+    let service = ProviderService::new(provider);
+    let listener = Listener::bind()?;
 
     let line = handshake::handshake_line(&listener.address, cert.as_ref().map(|c| c.as_ref()));
     let address = listener.address.clone();
@@ -132,9 +134,14 @@ pub async fn try_serve<P: Provider>(provider: P, options: ServeOptions) -> Resul
         remove_socket(&cleanup);
         std::process::exit(0);
     });
-    let result = router(service, Controller { shutdown: shutdown.clone() })
-        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
-        .await;
+    let result = router(
+        service,
+        Controller {
+            shutdown: shutdown.clone(),
+        },
+    )
+    .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+    .await;
     remove_socket(&address);
     Ok(result?)
 }
@@ -161,20 +168,30 @@ async fn serve_debug<P: Provider>(provider: P, source_address: &str) -> Result<(
         on_ctrl_c.cancel();
     });
     // Terraform never sends Shutdown to a reattached test provider; if something does, keep serving.
-    let result = router(service, Controller { shutdown: CancellationToken::new() })
-        .serve_with_incoming_shutdown(listener.incoming(None), stop.cancelled_owned())
-        .await;
+    let result = router(
+        service,
+        Controller {
+            shutdown: CancellationToken::new(),
+        },
+    )
+    .serve_with_incoming_shutdown(listener.incoming(None), stop.cancelled_owned())
+    .await;
     remove_socket(&address);
     Ok(result?)
 }
 
-fn router<P: Provider>(service: ProviderService<P>, controller: Controller) -> tonic::transport::server::Router {
+fn router<P: Provider>(
+    service: ProviderService<P>,
+    controller: Controller,
+) -> tonic::transport::server::Router {
     let provider = pb::provider_server::ProviderServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
     tonic::transport::Server::builder()
         .add_service(provider)
-        .add_service(plugin::grpc_controller_server::GrpcControllerServer::new(controller))
+        .add_service(plugin::grpc_controller_server::GrpcControllerServer::new(
+            controller,
+        ))
 }
 
 /// Terraform forwards Ctrl-C to the whole process group and then asks politely with StopProvider; dying on
@@ -209,7 +226,11 @@ impl tonic::transport::server::Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut *self.0).poll_read(cx, buf)
     }
 }
@@ -253,7 +274,9 @@ impl Listener {
     #[cfg(unix)]
     fn bind() -> io::Result<Self> {
         let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let dir = base.join(format!("plugin{}-{}", std::process::id(), nanos.subsec_nanos()));
         std::fs::create_dir(&dir)?;
         // A private directory keeps other users away from the socket whatever the umask.
@@ -263,23 +286,37 @@ impl Listener {
         }
         let path = dir.join("tf.sock");
         let listener = tokio::net::UnixListener::bind(&path)?;
-        Ok(Self { socket: Socket::Unix(listener), address: Address::Unix(path) })
+        Ok(Self {
+            socket: Socket::Unix(listener),
+            address: Address::Unix(path),
+        })
     }
 
     /// TCP on 127.0.0.1 within `PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT` (where unix sockets do not exist).
     #[cfg(not(unix))]
     fn bind() -> io::Result<Self> {
-        let port = |key: &str, default: u16| std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        let port = |key: &str, default: u16| {
+            std::env::var(key)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
         let (min, max) = (port("PLUGIN_MIN_PORT", 10000), port("PLUGIN_MAX_PORT", 25000));
         for port in min..=max {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             if let Ok(listener) = std::net::TcpListener::bind(addr) {
                 listener.set_nonblocking(true)?;
                 let listener = tokio::net::TcpListener::from_std(listener)?;
-                return Ok(Self { socket: Socket::Tcp(listener), address: Address::Tcp(addr) });
+                return Ok(Self {
+                    socket: Socket::Tcp(listener),
+                    address: Address::Tcp(addr),
+                });
             }
         }
-        Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port in {min}..={max}")))
+        Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("no free port in {min}..={max}"),
+        ))
     }
 
     async fn accept(&self) -> io::Result<Box<dyn Io>> {
@@ -316,6 +353,7 @@ impl Listener {
                         tokio::spawn(async move {
                             match acceptor.accept(stream).await {
                                 Ok(tls) => {
+                                    tracing::debug!("TLS established with the pinned client certificate.");
                                     let _ = tls_tx.send(Ok(Conn(Box::new(tls)))).await;
                                 }
                                 Err(err) => tracing::warn!(error = %err, "TLS handshake failed."),

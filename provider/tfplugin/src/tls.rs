@@ -39,14 +39,30 @@ pub(crate) struct ServerIdentity {
 }
 
 impl ServerIdentity {
-    /// Generates a certificate like go-plugin's (SAN `localhost`, CA:TRUE with certSign, serverAuth), on P-256:
-    /// any curve Go accepts works, and P-256 key generation and signing are the cheapest.
+    /// Generates a certificate like go-plugin's (SAN `localhost`, CA:TRUE with certSign, serverAuth).
+    ///
+    /// The key is Ed25519 from an OS-random seed: Ed25519 signing is deterministic, so neither the key nor the
+    /// certificate touches aws-lc's random generator, whose first use costs ~65 ms (CPU jitter entropy
+    /// collection) and would otherwise sit between process start and the handshake line. Go accepts Ed25519
+    /// certificates in TLS 1.2 and 1.3. Without an OS seed it falls back to P-256 from aws-lc's generator.
     pub(crate) fn generate() -> Result<Self, TlsError> {
+        let key = match os_seed() {
+            Some(seed) => {
+                let pkcs8 = PrivatePkcs8KeyDer::from(ed25519_pkcs8(&seed));
+                rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_ED25519)?
+            }
+            None => rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?,
+        };
+        Self::self_signed(&key)
+    }
+
+    fn self_signed(key: &rcgen::KeyPair) -> Result<Self, TlsError> {
         use rcgen::{BasicConstraints, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
         params.distinguished_name.push(DnType::CommonName, "localhost");
-        params.distinguished_name.push(DnType::OrganizationName, "tfplugin");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "tfplugin");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -54,10 +70,45 @@ impl ServerIdentity {
             KeyUsagePurpose::KeyAgreement,
             KeyUsagePurpose::KeyCertSign,
         ];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = params.self_signed(&key)?;
-        Ok(Self { cert: cert.der().clone(), key: PrivatePkcs8KeyDer::from(key.serialize_der()) })
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let cert = params.self_signed(key)?;
+        Ok(Self {
+            cert: cert.der().clone(),
+            key: PrivatePkcs8KeyDer::from(key.serialize_der()),
+        })
     }
+}
+
+/// 32 bytes from the OS generator, read directly (cheap, no crypto library initialisation).
+fn os_seed() -> Option<[u8; 32]> {
+    use std::io::Read as _;
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .ok()?;
+    Some(seed)
+}
+
+/// PKCS#8 v1 wrapping of an Ed25519 seed (RFC 8410): a fixed prefix, then the 32 seed bytes.
+fn ed25519_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
+    const PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ];
+    let mut der = PREFIX.to_vec();
+    der.extend_from_slice(seed);
+    der
+}
+
+/// Starts aws-lc's random generator on another thread, so its one-time entropy initialisation overlaps with
+/// printing the handshake and terraform dialling instead of delaying the first TLS handshake by its full cost.
+pub(crate) fn warm_up_rng() {
+    let _ = std::thread::Builder::new().name("rng-warm-up".into()).spawn(|| {
+        let mut byte = [0u8; 1];
+        let _ = aws_lc_rs::default_provider().secure_random.fill(&mut byte);
+    });
 }
 
 /// Parses the first certificate of the PEM in `PLUGIN_CLIENT_CERT`.
@@ -84,7 +135,10 @@ pub(crate) struct PinnedClientCertVerifier {
 
 impl PinnedClientCertVerifier {
     pub(crate) fn new(pinned: CertificateDer<'static>, provider: &CryptoProvider) -> Self {
-        Self { pinned, algorithms: provider.signature_verification_algorithms }
+        Self {
+            pinned,
+            algorithms: provider.signature_verification_algorithms,
+        }
     }
 }
 
@@ -149,7 +203,10 @@ pub(crate) fn server_config(
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![identity.cert.clone()], PrivateKeyDer::Pkcs8(identity.key.clone_key()))?;
+        .with_single_cert(
+            vec![identity.cert.clone()],
+            PrivateKeyDer::Pkcs8(identity.key.clone_key()),
+        )?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
 }

@@ -13,16 +13,26 @@ fn terraform_like_cert() -> (CertificateDer<'static>, PrivatePkcs8KeyDer<'static
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
     let cert = params.self_signed(&key).unwrap();
-    (cert.der().clone(), PrivatePkcs8KeyDer::from(key.serialize_der()), cert.pem())
+    (
+        cert.der().clone(),
+        PrivatePkcs8KeyDer::from(key.serialize_der()),
+        cert.pem(),
+    )
 }
 
 #[test]
 fn pem_parsing() {
     let (der, _, pem) = terraform_like_cert();
     assert_eq!(parse_client_cert(&pem).unwrap(), der);
-    assert!(matches!(parse_client_cert("nothing here"), Err(TlsError::NoClientCert)));
+    assert!(matches!(
+        parse_client_cert("nothing here"),
+        Err(TlsError::NoClientCert)
+    ));
 }
 
 #[test]
@@ -33,7 +43,11 @@ fn verifier_accepts_only_the_pinned_certificate() {
     assert!(verifier.client_auth_mandatory());
     assert!(verifier.verify_client_cert(&pinned, &[], UnixTime::now()).is_ok());
     assert!(verifier.verify_client_cert(&other, &[], UnixTime::now()).is_err());
-    assert!(verifier.supported_verify_schemes().contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+    assert!(
+        verifier
+            .supported_verify_schemes()
+            .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
+    );
 }
 
 /// Test client side: trusts exactly the server certificate (as Go does with RootCAs = that certificate).
@@ -73,7 +87,10 @@ impl ServerCertVerifier for PinnedServer {
     }
 }
 
-async fn handshake(pinned: CertificateDer<'static>, presented: Option<(CertificateDer<'static>, PrivatePkcs8KeyDer<'static>)>) -> Result<Vec<u8>, String> {
+async fn handshake(
+    pinned: CertificateDer<'static>,
+    presented: Option<(CertificateDer<'static>, PrivatePkcs8KeyDer<'static>)>,
+) -> Result<Vec<u8>, String> {
     let identity = ServerIdentity::generate().unwrap();
     let server = tokio_rustls::TlsAcceptor::from(server_config(&identity, pinned).unwrap());
     let provider = crypto_provider();
@@ -81,9 +98,14 @@ async fn handshake(pinned: CertificateDer<'static>, presented: Option<(Certifica
         .with_safe_default_protocol_versions()
         .unwrap()
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedServer(identity.cert.clone(), provider.signature_verification_algorithms)));
+        .with_custom_certificate_verifier(Arc::new(PinnedServer(
+            identity.cert.clone(),
+            provider.signature_verification_algorithms,
+        )));
     let mut config = match presented {
-        Some((cert, key)) => builder.with_client_auth_cert(vec![cert], PrivateKeyDer::Pkcs8(key)).unwrap(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(vec![cert], PrivateKeyDer::Pkcs8(key))
+            .unwrap(),
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
@@ -91,7 +113,12 @@ async fn handshake(pinned: CertificateDer<'static>, presented: Option<(Certifica
     let (a, b) = tokio::io::duplex(64 * 1024);
     let server_side = tokio::spawn(async move {
         let mut stream = server.accept(a).await.map_err(|e| e.to_string())?;
-        let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec).unwrap_or_default();
+        let alpn = stream
+            .get_ref()
+            .1
+            .alpn_protocol()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         let mut buf = [0u8; 4];
         stream.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
         Ok::<_, String>(alpn)
@@ -132,4 +159,21 @@ async fn handshake_without_a_client_certificate_fails() {
     let (pinned, _, _) = terraform_like_cert();
     let err = handshake(pinned, None).await.unwrap_err();
     assert!(err.to_lowercase().contains("certificate"), "{err}");
+}
+
+/// Startup cost probe (run alone, in a fresh process): `cargo test -p tfplugin --lib startup_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing probe"]
+fn startup_cost() {
+    let t = std::time::Instant::now();
+    let mut buf = [0u8; 32];
+    crypto_provider().secure_random.fill(&mut buf).unwrap();
+    let rand = t.elapsed();
+    let t = std::time::Instant::now();
+    let _ = ServerIdentity::generate().unwrap();
+    let first = t.elapsed();
+    let t = std::time::Instant::now();
+    let _ = ServerIdentity::generate().unwrap();
+    let second = t.elapsed();
+    eprintln!("first RNG use {rand:?}, first cert {first:?}, second cert {second:?}");
 }

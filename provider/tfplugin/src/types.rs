@@ -110,7 +110,9 @@ impl Type {
                     }
                     "tuple" => {
                         let elems = arg.as_array().ok_or_else(bad)?;
-                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
+                        Ok(Type::Tuple(
+                            elems.iter().map(Type::from_json).collect::<Result<_, _>>()?,
+                        ))
                     }
                     _ => Err(bad()),
                 }
@@ -121,8 +123,8 @@ impl Type {
 
     /// Parses cty JSON bytes.
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Self, TypeError> {
-        let json: Json =
-            serde_json::from_slice(bytes).map_err(|e| TypeError(format!("{e}: {}", String::from_utf8_lossy(bytes))))?;
+        let json: Json = serde_json::from_slice(bytes)
+            .map_err(|e| TypeError(format!("{e}: {}", String::from_utf8_lossy(bytes))))?;
         Self::from_json(&json)
     }
 }

@@ -39,7 +39,11 @@ fn state_type() -> Type {
         ("members", Type::list(Type::String)),
         (
             "steps",
-            Type::list(Type::object([("notify", Type::String), ("user", Type::String), ("after", Type::Number)])),
+            Type::list(Type::object([
+                ("notify", Type::String),
+                ("user", Type::String),
+                ("after", Type::Number),
+            ])),
         ),
         ("labels", Type::map(Type::String)),
         ("ratio", Type::Number),
@@ -52,8 +56,16 @@ fn sample() -> State {
         id: Value::Unknown,
         members: Value::Known(vec![Value::Known("U1".into()), Value::Unknown, Value::Null]),
         steps: Value::Known(vec![
-            Step { notify: Value::Known(Notify::RandomMember), user: Value::Null, after: Value::Known(5) },
-            Step { notify: Value::Known(Notify::Here), user: Value::Unknown, after: Value::Null },
+            Step {
+                notify: Value::Known(Notify::RandomMember),
+                user: Value::Null,
+                after: Value::Known(5),
+            },
+            Step {
+                notify: Value::Known(Notify::Here),
+                user: Value::Unknown,
+                after: Value::Null,
+            },
         ]),
         labels: Value::Known([("env".to_string(), "prod".to_string())].into()),
         ratio: Value::Known(0.5),
@@ -66,18 +78,27 @@ fn typed_state_round_trips_through_msgpack_with_unknowns() {
     let state = sample();
     let dynamic = to_dynamic(&state).unwrap();
     assert_eq!(dynamic.attr("id"), &Dynamic::Unknown);
-    assert_eq!(dynamic.attr("steps"), &Dynamic::List(vec![
-        Dynamic::Map([
-            ("notify".to_string(), Dynamic::String("random_member".into())),
-            ("user".to_string(), Dynamic::Null),
-            ("after".to_string(), Dynamic::Number(Number::Int(5))),
-        ].into()),
-        Dynamic::Map([
-            ("notify".to_string(), Dynamic::String("here".into())),
-            ("user".to_string(), Dynamic::Unknown),
-            ("after".to_string(), Dynamic::Null),
-        ].into()),
-    ]));
+    assert_eq!(
+        dynamic.attr("steps"),
+        &Dynamic::List(vec![
+            Dynamic::Map(
+                [
+                    ("notify".to_string(), Dynamic::String("random_member".into())),
+                    ("user".to_string(), Dynamic::Null),
+                    ("after".to_string(), Dynamic::Number(Number::Int(5))),
+                ]
+                .into()
+            ),
+            Dynamic::Map(
+                [
+                    ("notify".to_string(), Dynamic::String("here".into())),
+                    ("user".to_string(), Dynamic::Unknown),
+                    ("after".to_string(), Dynamic::Null),
+                ]
+                .into()
+            ),
+        ])
+    );
     let bytes = encode_msgpack(&dynamic, &state_type()).unwrap();
     let back: State = from_dynamic(decode_msgpack(&bytes, &state_type()).unwrap()).unwrap();
     assert_eq!(back, state);
@@ -117,7 +138,10 @@ fn ignored_unknown_fields_are_fine_and_numbers_are_lenient() {
 #[test]
 fn value_with_serde_json_has_no_unknowns() {
     let json = serde_json::to_string(&sample()).unwrap();
-    assert!(json.starts_with(r#"{"id":null,"members":["U1",null,null]"#), "{json}");
+    assert!(
+        json.starts_with(r#"{"id":null,"members":["U1",null,null]"#),
+        "{json}"
+    );
     let back: State = serde_json::from_str(&json).unwrap();
     assert_eq!(back.id, Value::Null);
     assert_eq!(back.ratio, Value::Known(0.5));
