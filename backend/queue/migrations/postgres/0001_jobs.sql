@@ -42,3 +42,13 @@ CREATE INDEX queue_jobs_state ON queue_jobs (state, id);
 
 -- NULL keys never conflict, so jobs without identity are unaffected.
 CREATE UNIQUE INDEX queue_jobs_dedup ON queue_jobs (dedup_key);
+
+-- A queue table churns: every job's row is rewritten on claim and on completion, and the old index entries
+-- of claimed jobs sit at the front of queue_jobs_due where every claim starts its scan. Vacuum it early and
+-- without throttling so claims do not walk over them.
+ALTER TABLE queue_jobs SET (
+    autovacuum_vacuum_scale_factor = 0.01,
+    autovacuum_vacuum_threshold = 1000,
+    autovacuum_vacuum_cost_delay = 0,
+    autovacuum_analyze_scale_factor = 0.02
+);

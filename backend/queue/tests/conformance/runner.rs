@@ -1,0 +1,189 @@
+//! The runner on top: concurrency, back-off, dead letters, unknown kinds and panics, graceful shutdown.
+
+use super::support::*;
+
+klaxon_db::dual_test!(
+    runners_overlap_partitions_but_not_within_one,
+    backoff_grows_caps_and_dies,
+    dead_letters_block_nothing_and_retry,
+    unknown_kind_and_panic_are_dead,
+    graceful_shutdown_releases_leases,
+);
+
+async fn runners_overlap_partitions_but_not_within_one(db: Database) {
+    let (queue, _) = setup(db).await;
+    let (ctx, _started) = ctx();
+    for seq in 0..6 {
+        for p in ["a", "b"] {
+            let job = Rendezvous {
+                partition: p.into(),
+                seq,
+            };
+            queue
+                .enqueue(NewJob::new(&job).unwrap().partition(p))
+                .await
+                .unwrap();
+        }
+    }
+    // Two runners (as two replicas would), four workers each: if partition a's first job could not run
+    // beside partition b's, the barrier would never open and the wait below would time out.
+    let (t1, h1) = start(runner(&queue, &ctx, 4));
+    let (t2, h2) = start(runner(&queue, &ctx, 4));
+    until("all 12 jobs done", || async {
+        queue.stats().await.unwrap().done == 12
+    })
+    .await;
+    t1.cancel();
+    t2.cancel();
+    h1.await.unwrap();
+    h2.await.unwrap();
+    assert_eq!(
+        ctx.overlap_seen.load(Ordering::SeqCst),
+        0,
+        "two jobs of one partition ran at once"
+    );
+    let log = ctx.log.lock().unwrap().clone();
+    for p in ["a", "b"] {
+        let seqs: Vec<u32> = log.iter().filter(|(q, _)| q == p).map(|(_, s)| *s).collect();
+        assert_eq!(seqs, [0, 1, 2, 3, 4, 5], "partition {p} ran out of order");
+    }
+}
+
+async fn backoff_grows_caps_and_dies(db: Database) {
+    let (queue, clock) = setup(db).await;
+    let (ctx, _started) = ctx();
+    let id = queue
+        .enqueue(
+            NewJob::new(&Flaky {
+                name: "f".into(),
+                fail_times: 99,
+                fatal: false,
+            })
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    // Flaky's policy: 4 attempts, 1 s doubling, capped at 3 s, up to half taken off.
+    for (attempt, base_ms) in [(1, 1_000), (2, 2_000), (3, 3_000)] {
+        let info = wait_state(&queue, id, JobState::Ready, attempt).await;
+        let wait = info.run_at_ms - clock.now_ms();
+        assert!(
+            wait >= base_ms / 2 && wait <= base_ms,
+            "attempt {attempt}: waits {wait} ms, base {base_ms}"
+        );
+        assert_eq!(
+            info.last_error.as_deref(),
+            Some(format!("boom {attempt}").as_str())
+        );
+        clock.set(info.run_at_ms);
+        queue.notify();
+    }
+    let dead = wait_state(&queue, id, JobState::Dead, 4).await;
+    assert_eq!(dead.last_error.as_deref(), Some("boom 4 (attempt 4 of 4)"));
+    assert_eq!(ctx.calls.lock().unwrap()["f"], 4);
+    token.cancel();
+    handle.await.unwrap();
+}
+
+async fn dead_letters_block_nothing_and_retry(db: Database) {
+    let (queue, _) = setup(db).await;
+    let (ctx, _started) = ctx();
+    let bad = NewJob::new(&Flaky {
+        name: "bad".into(),
+        fail_times: 1,
+        fatal: true,
+    })
+    .unwrap();
+    let bad = queue.enqueue(bad.partition("p")).await.unwrap().unwrap();
+    let after = queue.enqueue(noop().partition("p")).await.unwrap().unwrap();
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    let info = wait_state(&queue, bad, JobState::Dead, 1).await;
+    assert_eq!(info.last_error.as_deref(), Some("bad input 1"));
+    wait_state(&queue, after, JobState::Done, 1).await;
+    token.cancel();
+    handle.await.unwrap();
+
+    let page = queue.list(JobState::Dead, 10, None).await.unwrap();
+    assert_eq!(page.items.iter().map(|j| j.id).collect::<Vec<_>>(), [bad]);
+    assert_eq!(page.next_cursor, None);
+    let json = serde_json::to_value(&page.items[0]).unwrap();
+    assert_eq!(json["state"], "dead");
+    assert_eq!(json["payload"]["name"], "bad");
+    assert_eq!(queue.stats().await.unwrap().dead, 1);
+
+    assert!(queue.retry(bad).await.unwrap());
+    assert!(!queue.retry(bad).await.unwrap(), "only dead jobs are retried");
+    assert_eq!(job(&queue, bad).await.attempts, 0);
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    wait_state(&queue, bad, JobState::Done, 1).await;
+    token.cancel();
+    handle.await.unwrap();
+    assert_eq!(queue.stats().await.unwrap().dead, 0);
+}
+
+async fn unknown_kind_and_panic_are_dead(db: Database) {
+    let (queue, _) = setup(db).await;
+    let (ctx, _started) = ctx();
+    let unknown = queue
+        .enqueue(NewJob::raw("no.such.kind", &serde_json::json!({})).unwrap())
+        .await
+        .unwrap();
+    let panics = queue.enqueue(NewJob::new(&Panicky {}).unwrap()).await.unwrap();
+    let garbled = queue
+        .enqueue(NewJob::raw("flaky", &serde_json::json!({"x": 1})).unwrap())
+        .await
+        .unwrap();
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    let u = wait_state(&queue, unknown.unwrap(), JobState::Dead, 1).await;
+    assert!(
+        u.last_error
+            .unwrap()
+            .contains("no handler registered for job kind \"no.such.kind\"")
+    );
+    let p = wait_state(&queue, panics.unwrap(), JobState::Dead, 1).await;
+    assert!(p.last_error.unwrap().contains("job panicked: kaboom"));
+    let g = wait_state(&queue, garbled.unwrap(), JobState::Dead, 1).await;
+    assert!(g.last_error.unwrap().contains("does not decode"));
+    token.cancel();
+    handle.await.unwrap();
+}
+
+async fn graceful_shutdown_releases_leases(db: Database) {
+    let (queue, _) = setup(db).await;
+    let (ctx, mut started) = ctx();
+    let quick = queue
+        .enqueue(NewJob::new(&Blocker { gate: 0 }).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let stuck = queue
+        .enqueue(NewJob::new(&Blocker { gate: 1 }).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    let mut seen = [started.recv().await.unwrap(), started.recv().await.unwrap()];
+    seen.sort_unstable();
+    assert_eq!(seen, [0, 1]);
+
+    // Shutdown: the quick job finishes within the deadline, the stuck one is released.
+    token.cancel();
+    ctx.gates[0].add_permits(1);
+    handle.await.unwrap();
+    assert_eq!(job(&queue, quick).await.state, JobState::Done);
+    let released = job(&queue, stuck).await;
+    assert_eq!(
+        (released.state, released.attempts, released.lease_owner),
+        (JobState::Ready, 0, None)
+    );
+
+    // Another runner takes it at once, with no lease to wait out.
+    ctx.gates[1].add_permits(1);
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    assert_eq!(started.recv().await.unwrap(), 1);
+    wait_state(&queue, stuck, JobState::Done, 1).await;
+    token.cancel();
+    handle.await.unwrap();
+}
