@@ -1,6 +1,6 @@
 //! Configuration of `klaxon serve`, from flags and `KLAXON_*` variables, validated at start-up.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 /// Default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://klaxon.db";
@@ -23,6 +23,74 @@ pub struct ServeArgs {
     /// Set it to the address callers reach, e.g. `https://klaxon.example.com`, behind a proxy.
     #[arg(long, env = "KLAXON_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Background workers and escalation.
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+}
+
+/// Settings of the background workers (escalation timers and other jobs) and of where notifications go
+/// while Slack is not configured.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerArgs {
+    /// Append every notification as a JSON line to this file instead of skipping it, for tests and dry runs
+    /// while Slack is not configured. Several processes may share one file.
+    #[arg(long, env = "KLAXON_NOTIFY_LOG")]
+    pub notify_log: Option<PathBuf>,
+    /// Jobs run at the same time by this process.
+    #[arg(long, env = "KLAXON_WORKERS", default_value_t = 16)]
+    pub workers: usize,
+    /// How long a claimed job stays leased without a heartbeat, in milliseconds: after a replica dies, its
+    /// jobs run elsewhere this long after its last heartbeat.
+    #[arg(long, env = "KLAXON_JOB_LEASE_MS", default_value_t = 30_000)]
+    pub job_lease_ms: u64,
+    /// How long running jobs get to finish on shutdown before they are released to other replicas, in
+    /// milliseconds.
+    #[arg(long, env = "KLAXON_SHUTDOWN_DEADLINE_MS", default_value_t = 10_000)]
+    pub shutdown_deadline_ms: u64,
+    /// The length of one escalation-policy minute, in milliseconds. Only tests and demos change it, so a
+    /// five-minute step passes in a blink.
+    #[arg(long, env = "KLAXON_ESCALATION_MINUTE_MS", default_value_t = 60_000)]
+    pub escalation_minute_ms: u64,
+}
+
+impl WorkerArgs {
+    /// Checks the numbers are usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let checks: [(&'static str, bool, &str); 4] = [
+            (
+                "--workers / KLAXON_WORKERS",
+                (1..=1024).contains(&self.workers),
+                "must be 1 to 1024",
+            ),
+            (
+                "--job-lease-ms / KLAXON_JOB_LEASE_MS",
+                (100..=3_600_000).contains(&self.job_lease_ms),
+                "must be 100 ms to 1 hour",
+            ),
+            (
+                "--shutdown-deadline-ms / KLAXON_SHUTDOWN_DEADLINE_MS",
+                self.shutdown_deadline_ms <= 600_000,
+                "must be at most 10 minutes",
+            ),
+            (
+                "--escalation-minute-ms / KLAXON_ESCALATION_MINUTE_MS",
+                (1..=60_000).contains(&self.escalation_minute_ms),
+                "must be 1 to 60000",
+            ),
+        ];
+        match checks.into_iter().find(|(_, ok, _)| !ok) {
+            Some((setting, _, message)) => Err(ConfigError {
+                setting,
+                message: message.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The length of one escalation-policy minute.
+    pub fn escalation_minute(&self) -> Duration {
+        Duration::from_millis(self.escalation_minute_ms)
+    }
 }
 
 /// Settings that failed validation, with the name of the setting.

@@ -1,8 +1,12 @@
 //! Klaxon's backend service: the management API, and (as the other parts land) ingest, alerts, escalation,
 //! Slack and AWS. `main.rs` is only the command line; everything testable lives here.
 
+pub mod alerts;
 pub mod config;
+pub mod escalation;
 pub mod event;
 pub mod http;
+pub mod jobs;
+pub mod notify;
 pub mod serve;
 pub mod store;

@@ -1,22 +1,33 @@
-//! `klaxon serve`: open the database, migrate, bind, serve until SIGINT/SIGTERM, then drain.
+//! `klaxon serve`: open the database, migrate, bind, serve and run the job workers until SIGINT/SIGTERM,
+//! then drain: stop accepting and claiming, let requests and jobs in flight finish (jobs within the shutdown
+//! deadline; the rest are released to other replicas).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use klaxon_db::{Database, PoolSettings};
+use klaxon_queue::{Queue, RunnerSettings};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
-    config::{DatabaseArgs, ServeArgs, redact},
+    config::{DatabaseArgs, ServeArgs, WorkerArgs, redact},
+    escalation::EngineConfig,
     http::{self, AppState},
+    jobs::{self, JobContext},
+    notify::{LogNotifier, NoDirectory, Notifier, SkipNotifier},
     store::Store,
 };
 
-/// Opens the database and applies every migration.
+/// Opens the database and applies every migration (the queue's and the server's).
 pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Store> {
     db.validate()?;
     let database = Database::connect(&db.database_url, &PoolSettings::default())
         .await
         .with_context(|| format!("cannot open the database {}", redact(&db.database_url)))?;
+    klaxon_queue::MIGRATOR
+        .run(&database)
+        .await
+        .context("cannot migrate the job queue's tables")?;
     let store = Store::new(database);
     store.migrate().await.context("cannot migrate the database")?;
     Ok(store)
@@ -25,22 +36,79 @@ pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Store> {
 /// Runs the service until a shutdown signal.
 pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url()?;
+    args.workers.validate()?;
     let store = open_store(db).await?;
+    let queue = Queue::new(store.database().clone());
     let state = AppState {
-        store,
+        store: store.clone(),
         public_url: Arc::from(public_url.as_str()),
+        queue: queue.clone(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot bind {} (--listen / KLAXON_LISTEN)", args.listen))?;
     let local = listener.local_addr()?;
+    let ctx = JobContext {
+        store,
+        queue,
+        engine: EngineConfig {
+            minute: args.workers.escalation_minute(),
+        },
+        directory: Arc::new(NoDirectory),
+        notifier: notifier(&args.workers)?,
+    };
+    let shutdown = CancellationToken::new();
+    let runner = jobs::runner(ctx).with_settings(RunnerSettings {
+        workers: args.workers.workers,
+        lease: Duration::from_millis(args.workers.job_lease_ms),
+        shutdown_deadline: Duration::from_millis(args.workers.shutdown_deadline_ms),
+        ..RunnerSettings::default()
+    });
+    let workers = tokio::spawn(runner.run(shutdown.clone()));
     tracing::info!(listen = %local, public_url, database = %redact(&db.database_url), "Klaxon is serving.");
-    tracing::info!("Slack is not configured: alerts are stored and visible through the API but not posted.");
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let stop = shutdown.clone();
+    let served = axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Workers stop claiming at once and finish (or release) their jobs while requests drain.
+            stop.cancel();
+        })
+        .await;
+    shutdown.cancel();
+    match workers.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "Job workers failed."),
+        Err(e) => tracing::error!(error = %e, "Job workers panicked."),
+    }
+    served?;
     tracing::info!("Klaxon stopped.");
     Ok(())
+}
+
+/// Where notifications go while Slack is not configured: the notification log when one is set, else nowhere
+/// (with one line saying so).
+fn notifier(args: &WorkerArgs) -> anyhow::Result<Arc<dyn Notifier>> {
+    match &args.notify_log {
+        Some(path) => {
+            let log = LogNotifier::open(path).with_context(|| {
+                format!(
+                    "cannot open the notification log {} (KLAXON_NOTIFY_LOG)",
+                    path.display()
+                )
+            })?;
+            tracing::info!(path = %path.display(),
+                "Slack is not configured: notifications are appended to the notification log.");
+            Ok(Arc::new(log))
+        }
+        None => {
+            tracing::info!(
+                "Slack is not configured: alerts are stored, grouped, escalated and visible through the API, \
+                 but notifications are skipped. Set KLAXON_SLACK_BOT_TOKEN and KLAXON_SLACK_SIGNING_SECRET to \
+                 post them, or KLAXON_NOTIFY_LOG=PATH to write them to a file."
+            );
+            Ok(Arc::new(SkipNotifier))
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -27,10 +27,7 @@ async fn app(db: Database) -> App {
     store.migrate().await.unwrap();
     let a = store.create_account("a").await.unwrap().token;
     let b = store.create_account("b").await.unwrap().token;
-    let router = router(AppState {
-        store,
-        public_url: "https://klaxon.test".into(),
-    });
+    let router = router(AppState::new(store, "https://klaxon.test"));
     App { router, a, b }
 }
 

@@ -7,17 +7,20 @@ use utoipa::{
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
 };
 
-use super::{AppState, endpoints, health, policies, teams};
+use super::{AppState, alerts, endpoints, health, jobs, policies, simulate, teams};
 
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Klaxon management API", description = "Teams, escalation policies and ingest endpoints of a Klaxon account."),
+    info(title = "Klaxon management API", description = "Teams, escalation policies, ingest endpoints, alerts and background jobs of a Klaxon account."),
     paths(
         health::healthz, health::readyz,
         teams::create, teams::read, teams::list, teams::update, teams::delete,
         policies::create, policies::read, policies::list, policies::update, policies::delete,
         endpoints::create, endpoints::read, endpoints::list, endpoints::update, endpoints::delete,
+        simulate::simulate_policy, simulate::simulate_draft, simulate::simulate_team,
+        alerts::create, alerts::list, alerts::read, alerts::ack, alerts::close, alerts::pass,
+        jobs::list, jobs::retry,
     ),
     modifiers(&BearerAuth),
 )]

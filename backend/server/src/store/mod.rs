@@ -34,11 +34,18 @@ pub(crate) use sql;
 /// The server's migrations, oldest first (the queue has its own).
 pub const MIGRATOR: Migrator = Migrator {
     component: "klaxon",
-    migrations: &[Migration {
-        name: "0001_core.sql",
-        sqlite: include_str!("../../migrations/sqlite/0001_core.sql"),
-        postgres: include_str!("../../migrations/postgres/0001_core.sql"),
-    }],
+    migrations: &[
+        Migration {
+            name: "0001_core.sql",
+            sqlite: include_str!("../../migrations/sqlite/0001_core.sql"),
+            postgres: include_str!("../../migrations/postgres/0001_core.sql"),
+        },
+        Migration {
+            name: "0002_alerts.sql",
+            sqlite: include_str!("../../migrations/sqlite/0002_alerts.sql"),
+            postgres: include_str!("../../migrations/postgres/0002_alerts.sql"),
+        },
+    ],
 };
 
 /// What a store call can fail with.

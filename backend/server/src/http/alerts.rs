@@ -1,0 +1,200 @@
+//! `/v1/alerts`: list and read alerts, raise one by hand, and acknowledge, close or pass one (the same
+//! actions as the Slack buttons).
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, post},
+};
+use klaxon_api::{ErrorBody, Page};
+
+use super::{Account, AppError, AppJson, AppQuery, AppResult, AppState, extract::page_limit, parse_json};
+use crate::{
+    alerts::{self, Action, ActionInput, Alert, AlertError, AlertQuery, CreateAlertInput, IngestAction},
+    event::{Event, EventKind, EventStatus, Severity},
+    store::{IngestEndpoint, StoreError},
+};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/alerts", get(list).post(create))
+        .route("/v1/alerts/{id}", get(read))
+        .route("/v1/alerts/{id}/ack", post(ack))
+        .route("/v1/alerts/{id}/close", post(close))
+        .route("/v1/alerts/{id}/pass", post(pass))
+}
+
+impl From<AlertError> for AppError {
+    fn from(e: AlertError) -> Self {
+        match e {
+            AlertError::NotFound => Self::NotFound,
+            AlertError::Conflict(message) => Self::Conflict { message, field: None },
+            AlertError::Store(e) => e.into(),
+            e => Self::Internal(e.into()),
+        }
+    }
+}
+
+/// Raise an alert by hand: the event goes through the same grouping and escalation as an ingested one.
+/// Answers 201 with a new alert, 200 with the alert it joined.
+#[utoipa::path(post, path = "/v1/alerts", tag = "alerts", request_body = CreateAlertInput,
+    responses((status = 201, body = Alert), (status = 200, body = Alert), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Account(account): Account,
+    AppJson(input): AppJson<CreateAlertInput>,
+) -> AppResult<(StatusCode, Json<Alert>)> {
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > 500 {
+        return Err(AppError::field("title", "title must be 1 to 500 characters"));
+    }
+    let endpoint = match state.store.get_endpoint(&account, &input.endpoint_id).await {
+        Ok(e) => e,
+        Err(StoreError::NotFound) => {
+            return Err(AppError::field(
+                "endpoint_id",
+                format!("no endpoint {:?} in this account", input.endpoint_id),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let event = Event {
+        title: title.to_owned(),
+        text: input.text.unwrap_or_default(),
+        severity: input.severity.unwrap_or(Severity::Error),
+        source: "api".to_owned(),
+        account: None,
+        region: None,
+        resource: None,
+        link: None,
+        group_key: input.group_key.unwrap_or_else(|| title.to_owned()),
+        status: EventStatus::Firing,
+        kind: EventKind::Alert,
+        fields: Default::default(),
+    };
+    let endpoint = IngestEndpoint {
+        account_id: account,
+        endpoint,
+    };
+    let now = state.queue.now_ms();
+    let done = alerts::ingest(&state.store, &state.queue, &endpoint, &event, now).await?;
+    let status = match done.action {
+        IngestAction::Created => StatusCode::CREATED,
+        IngestAction::Grouped | IngestAction::Resolved => StatusCode::OK,
+    };
+    Ok((status, Json(done.alert.to_api())))
+}
+
+/// List alerts and notifications, oldest first, optionally in one status.
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(AlertQuery),
+    responses((status = 200, body = Page<Alert>), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Account(account): Account,
+    AppQuery(q): AppQuery<AlertQuery>,
+) -> AppResult<Json<Page<Alert>>> {
+    let limit = page_limit(q.limit)?;
+    let page = alerts::list(&state.store, &account, q.status, q.cursor.as_deref(), limit).await?;
+    Ok(Json(Page {
+        items: page.items.iter().map(alerts::StoredAlert::to_api).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Read an alert.
+#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path)),
+    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn read(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Path(id): Path<String>,
+) -> AppResult<Json<Alert>> {
+    Ok(Json(alerts::get(&state.store, &account, &id).await?.to_api()))
+}
+
+/// Acknowledge an alert: escalation stops. Acknowledging twice is one acknowledgement; a notification
+/// cannot be acknowledged (409).
+#[utoipa::path(post, path = "/v1/alerts/{id}/ack", tag = "alerts", params(("id" = String, Path)),
+    request_body(content = Option<ActionInput>, description = "Optional: who acknowledges"),
+    responses((status = 200, body = Alert), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn ack(
+    state: State<AppState>,
+    account: Account,
+    id: Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Alert>> {
+    apply(state, account, id, body, Action::Ack).await
+}
+
+/// Close an alert: escalation stops. Closing a closed alert changes nothing.
+#[utoipa::path(post, path = "/v1/alerts/{id}/close", tag = "alerts", params(("id" = String, Path)),
+    request_body(content = Option<ActionInput>, description = "Optional: who closes"),
+    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn close(
+    state: State<AppState>,
+    account: Account,
+    id: Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Alert>> {
+    apply(state, account, id, body, Action::Close).await
+}
+
+/// Pass an open alert to its next escalation step at once. On an acknowledged or closed alert, or once the
+/// chain has ended, it changes nothing.
+#[utoipa::path(post, path = "/v1/alerts/{id}/pass", tag = "alerts", params(("id" = String, Path)),
+    request_body(content = Option<ActionInput>, description = "Optional: who passes"),
+    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn pass(
+    state: State<AppState>,
+    account: Account,
+    id: Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Alert>> {
+    apply(state, account, id, body, Action::Pass).await
+}
+
+async fn apply(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Path(id): Path<String>,
+    body: Bytes,
+    action: Action,
+) -> AppResult<Json<Alert>> {
+    // The body is optional: an empty one (what a bare `curl -X POST` sends) means nobody in particular.
+    let input: ActionInput = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionInput::default()
+    } else {
+        parse_json(&body)?
+    };
+    if let Some(by) = &input.by
+        && !klaxon_api::validate::is_user_id(by)
+    {
+        return Err(AppError::field(
+            "by",
+            "by must be a Slack user id like U0123ABCDE",
+        ));
+    }
+    let now = state.queue.now_ms();
+    let done = alerts::act(
+        &state.store,
+        &state.queue,
+        &account,
+        &id,
+        action,
+        input.by.as_deref(),
+        now,
+    )
+    .await?;
+    if done.changed {
+        tracing::info!(alert = %id, action = action.as_str(), by = input.by.as_deref().unwrap_or("-"), "Alert action applied.");
+    }
+    Ok(Json(done.alert.to_api()))
+}

@@ -1,0 +1,163 @@
+//! `/v1/jobs`: the account's background jobs by state (dead letters by default), and retrying a dead one.
+//!
+//! The jobs table is shared by every account; a job belongs to the account named in its payload
+//! (`account_id`), and only those are shown to or retried by that account.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::{get, post},
+};
+use klaxon_api::{ErrorBody, Page};
+use klaxon_queue::{JobId, JobInfo, JobState};
+use serde::{Deserialize, Serialize};
+
+use super::{Account, AppError, AppQuery, AppResult, AppState, extract::page_limit};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/jobs", get(list))
+        .route("/v1/jobs/{id}/retry", post(retry))
+}
+
+/// A background job (an escalation timer, a Slack call).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub(super) struct Job {
+    /// The job's id.
+    pub id: String,
+    /// Its kind (`escalation.step`, ...).
+    pub kind: String,
+    /// Its payload.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// `ready`, `running`, `done` or `dead`.
+    pub state: String,
+    /// When it is (or was last) due, Unix milliseconds.
+    pub run_at_ms: i64,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The error of the latest failed attempt.
+    pub last_error: Option<String>,
+    /// When it was enqueued, Unix milliseconds.
+    pub created_at_ms: i64,
+}
+
+/// Filters of `GET /v1/jobs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JobQuery {
+    /// `ready`, `running`, `done` or `dead` (default: `dead`, the dead letters).
+    pub state: Option<String>,
+    /// Page size, 1 to 1000; default 100.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List the account's jobs in one state, oldest first; by default the dead ones.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(JobQuery),
+    responses((status = 200, body = Page<Job>), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Account(account): Account,
+    AppQuery(q): AppQuery<JobQuery>,
+) -> AppResult<Json<Page<Job>>> {
+    let limit = page_limit(q.limit)?;
+    let wanted = match q.state.as_deref() {
+        None => JobState::Dead,
+        Some(s) => JobState::parse(s).ok_or_else(|| AppError::BadRequest {
+            code: "invalid_query",
+            message: "state must be ready, running, done or dead".to_owned(),
+            field: Some("state".to_owned()),
+        })?,
+    };
+    let mut cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(JobId(c.parse().map_err(|_| AppError::BadRequest {
+            code: "invalid_query",
+            message: "cursor is not one this API handed out".to_owned(),
+            field: Some("cursor".to_owned()),
+        })?)),
+    };
+    // Jobs are not stored per account: walk the state's pages, keeping this account's, until the page is
+    // full. Dead letters are few, so this stays short where it matters.
+    let mut items = Vec::new();
+    let mut next_cursor = None;
+    'pages: loop {
+        let page = state
+            .queue
+            .list(wanted, 1000, cursor)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        for job in &page.items {
+            if owner(job) == Some(account.as_str()) {
+                items.push(view(job));
+                if items.len() == limit as usize {
+                    next_cursor = Some(job.id.to_string());
+                    break 'pages;
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Retry a dead job of the account now, with a fresh set of attempts. 409 when the job is not dead.
+#[utoipa::path(post, path = "/v1/jobs/{id}/retry", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn retry(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Path(id): Path<String>,
+) -> AppResult<Json<Job>> {
+    let id = JobId(id.parse().map_err(|_| AppError::NotFound)?);
+    let internal = |e: klaxon_queue::Error| AppError::Internal(e.into());
+    let job = state.queue.get(id).await.map_err(internal)?;
+    let job = job
+        .filter(|j| owner(j) == Some(account.as_str()))
+        .ok_or(AppError::NotFound)?;
+    if job.state != JobState::Dead {
+        return Err(AppError::Conflict {
+            message: format!("job {id} is {}, not dead", job.state.as_str()),
+            field: None,
+        });
+    }
+    if !state.queue.retry(id).await.map_err(internal)? {
+        return Err(AppError::Conflict {
+            message: format!("job {id} is no longer dead"),
+            field: None,
+        });
+    }
+    tracing::info!(job = %id, kind = %job.kind, "Dead job retried.");
+    let job = state
+        .queue
+        .get(id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(view(&job)))
+}
+
+/// The account a job belongs to: its payload's `account_id`.
+fn owner(job: &JobInfo) -> Option<&str> {
+    job.payload.get("account_id").and_then(serde_json::Value::as_str)
+}
+
+fn view(job: &JobInfo) -> Job {
+    Job {
+        id: job.id.to_string(),
+        kind: job.kind.clone(),
+        payload: job.payload.clone(),
+        state: job.state.as_str().to_owned(),
+        run_at_ms: job.run_at_ms,
+        attempts: job.attempts,
+        last_error: job.last_error.clone(),
+        created_at_ms: job.created_at_ms,
+    }
+}

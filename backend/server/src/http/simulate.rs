@@ -1,0 +1,212 @@
+//! `simulate`: the timeline a policy would page for a new alert nobody acknowledges, for a stored policy, a
+//! policy not saved yet, or a team's default chain (the seed's: what endpoints without a policy use).
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, State},
+    routing::post,
+};
+use klaxon_api::{ErrorBody, Step, validate};
+use serde::{Deserialize, Serialize};
+
+use super::{Account, AppError, AppJson, AppResult, AppState, parse_json};
+use crate::escalation::{Policy, Roster, TimelineEntry, timeline};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/escalation-policies/simulate", post(simulate_draft))
+        .route("/v1/escalation-policies/{id}/simulate", post(simulate_policy))
+        .route("/v1/teams/{id}/simulate", post(simulate_team))
+}
+
+/// Who the simulation may choose from (the optional body of the stored-policy and team simulations).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SimulateMembers {
+    /// Members to choose from, in rotation order; default: the team's members.
+    #[serde(default)]
+    pub members: Option<Vec<String>>,
+    /// Members to treat as away or in Do Not Disturb.
+    #[serde(default)]
+    pub inactive: Vec<String>,
+}
+
+/// The body of `POST /v1/escalation-policies/simulate`: a policy not saved yet, or (without `steps`) the
+/// default chain of `team_id`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SimulateInput {
+    /// The team (its members and channel fill in the picks); required without `steps`.
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// The steps, as in a policy; without them the seed's default chain is simulated.
+    #[serde(default)]
+    pub steps: Option<Vec<Step>>,
+    /// As in a policy, 0 to 9; default 0.
+    #[serde(default)]
+    pub repeat: u32,
+    /// As in a policy; default true.
+    #[serde(default)]
+    pub skip_inactive: Option<bool>,
+    /// Members to choose from, in rotation order; default: the team's members.
+    #[serde(default)]
+    pub members: Option<Vec<String>>,
+    /// Members to treat as away or in Do Not Disturb.
+    #[serde(default)]
+    pub inactive: Vec<String>,
+}
+
+/// A simulated escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub(super) struct Simulation {
+    /// `policy` (a stored policy), `draft` (a policy in the request) or `default` (the seed's chain).
+    pub source: String,
+    /// The stored policy simulated, for `policy`.
+    pub escalation_policy_id: Option<String>,
+    /// The steps simulated.
+    pub steps: Vec<Step>,
+    /// Repeats of the chain.
+    pub repeat: u32,
+    /// Whether inactive members are skipped.
+    pub skip_inactive: bool,
+    /// What fires when, in order.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Simulate a stored policy: the timeline for a new alert nobody acknowledges.
+#[utoipa::path(post, path = "/v1/escalation-policies/{id}/simulate", tag = "escalation-policies",
+    params(("id" = String, Path)),
+    request_body(content = Option<SimulateMembers>, description = "Optional: members to choose from"),
+    responses((status = 200, body = Simulation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn simulate_policy(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Simulation>> {
+    let who = optional_body::<SimulateMembers>(&body)?;
+    let policy = state.store.get_policy(&account, &id).await?;
+    let team = state.store.get_team(&account, &policy.team_id).await?;
+    let roster = roster(Some(&team), who.members, who.inactive)?;
+    Ok(Json(simulate(
+        "policy",
+        &Policy::from_api(&policy),
+        roster.as_ref(),
+    )))
+}
+
+/// Simulate a team's default chain (the seed's), which its endpoints without a policy escalate by.
+#[utoipa::path(post, path = "/v1/teams/{id}/simulate", tag = "teams", params(("id" = String, Path)),
+    request_body(content = Option<SimulateMembers>, description = "Optional: members to choose from"),
+    responses((status = 200, body = Simulation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn simulate_team(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Simulation>> {
+    let who = optional_body::<SimulateMembers>(&body)?;
+    let team = state.store.get_team(&account, &id).await?;
+    let roster = roster(Some(&team), who.members, who.inactive)?;
+    Ok(Json(simulate(
+        "default",
+        &Policy::default_chain(),
+        roster.as_ref(),
+    )))
+}
+
+/// Simulate a policy that is not saved yet, or (with only `team_id`) the team's default chain.
+#[utoipa::path(post, path = "/v1/escalation-policies/simulate", tag = "escalation-policies",
+    request_body = SimulateInput,
+    responses((status = 200, body = Simulation), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(super) async fn simulate_draft(
+    State(state): State<AppState>,
+    Account(account): Account,
+    AppJson(input): AppJson<SimulateInput>,
+) -> AppResult<Json<Simulation>> {
+    let team = match &input.team_id {
+        Some(id) => Some(state.store.get_team(&account, id).await.map_err(|e| match e {
+            crate::store::StoreError::NotFound => {
+                AppError::field("team_id", format!("no team {id:?} in this account"))
+            }
+            e => e.into(),
+        })?),
+        None => None,
+    };
+    let (source, policy) = match input.steps {
+        Some(steps) => {
+            if input.repeat > 9 {
+                return Err(AppError::field("repeat", "must be between 0 and 9"));
+            }
+            if let Some(e) = validate::steps(&steps, input.repeat).into_iter().next() {
+                return Err(e.into());
+            }
+            let policy = Policy {
+                policy_id: None,
+                steps,
+                repeat: input.repeat,
+                skip_inactive: input.skip_inactive.unwrap_or(true),
+            };
+            ("draft", policy)
+        }
+        None if team.is_some() => ("default", Policy::default_chain()),
+        None => {
+            return Err(AppError::field(
+                "steps",
+                "give the policy's steps, or a team_id to simulate the team's default chain",
+            ));
+        }
+    };
+    let roster = roster(team.as_ref(), input.members, input.inactive)?;
+    Ok(Json(simulate(source, &policy, roster.as_ref())))
+}
+
+fn simulate(source: &str, policy: &Policy, roster: Option<&Roster>) -> Simulation {
+    Simulation {
+        source: source.to_owned(),
+        escalation_policy_id: policy.policy_id.clone(),
+        steps: policy.steps.clone(),
+        repeat: policy.repeat,
+        skip_inactive: policy.skip_inactive,
+        timeline: timeline(policy, roster, 0, &mut rand::rng()),
+    }
+}
+
+/// The roster to simulate with: the given members, else the team's (when neither names anyone the timeline
+/// shows kinds and times only), and the team's channel for channel posts.
+fn roster(
+    team: Option<&klaxon_api::Team>,
+    members: Option<Vec<String>>,
+    inactive: Vec<String>,
+) -> AppResult<Option<Roster>> {
+    for (field, list) in [
+        ("members", members.as_deref().unwrap_or_default()),
+        ("inactive", &inactive),
+    ] {
+        if let Some((i, bad)) = list.iter().enumerate().find(|(_, m)| !validate::is_user_id(m)) {
+            return Err(AppError::field(
+                format!("{field}[{i}]"),
+                format!("{bad:?} is not a Slack user id (e.g. U0123ABCDE)"),
+            ));
+        }
+    }
+    let members = members.unwrap_or_else(|| team.map(|t| t.members.clone()).unwrap_or_default());
+    let channel = team.map(|t| t.slack_channel.clone());
+    Ok(Some(Roster {
+        members,
+        inactive: inactive.into_iter().collect(),
+        channel,
+    }))
+}
+
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_json(body)
+    }
+}

@@ -1,0 +1,37 @@
+//! Background job kinds of the server, one per file, each laid out the same way: the payload struct (the
+//! job), its consts (kind, retry policy, identity), how to enqueue it, then `run`. [`JobContext`] is what every
+//! job shares, and [`runner`] registers every kind.
+
+pub mod escalate;
+
+use std::sync::Arc;
+
+use klaxon_queue::{Queue, Runner};
+
+use crate::{
+    escalation::EngineConfig,
+    notify::{Directory, Notifier},
+    store::Store,
+};
+
+pub use escalate::EscalateJob;
+
+/// What every job of the server can reach.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The database.
+    pub store: Store,
+    /// The queue (jobs enqueue their follow-ups).
+    pub queue: Queue,
+    /// Escalation settings (the length of a policy minute).
+    pub engine: EngineConfig,
+    /// Who is in a channel and who is active.
+    pub directory: Arc<dyn Directory>,
+    /// Where notifications go.
+    pub notifier: Arc<dyn Notifier>,
+}
+
+/// A runner with every job kind of the server registered.
+pub fn runner(ctx: JobContext) -> Runner<JobContext> {
+    Runner::new(ctx.queue.clone(), ctx).register::<EscalateJob>()
+}
