@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: finding the workspace's binaries, starting `klaxon serve` on a free port
 //! against a throwaway database, and stopping it when the test ends (also when it fails).
 
+pub mod moto;
 pub mod terraform;
 
 use std::{
@@ -187,6 +188,47 @@ impl Server {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("serve.log")).unwrap_or_default()
     }
+
+    /// Kills the process with SIGKILL (no graceful shutdown: a crash) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// The variable naming the PostgreSQL server used by tests (the same as the backend's tests use).
+pub const POSTGRES_URL_VAR: &str = "KLAXON_TEST_POSTGRES_URL";
+
+/// The URL of a fresh, empty database on the PostgreSQL server named by `KLAXON_TEST_POSTGRES_URL`, created
+/// with `psql`; `None` when the variable is unset (a failure instead when `CI` is set, so CI cannot pass on
+/// SQLite alone).
+pub fn postgres_database() -> Option<String> {
+    let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{POSTGRES_URL_VAR} is not set; run the suite with scripts/test, which starts PostgreSQL"
+        );
+        eprintln!("skipping: {POSTGRES_URL_VAR} is not set (scripts/test sets it)");
+        return None;
+    };
+    let name = format!("e2e_{:016x}", rand_u64());
+    let out = Command::new("psql")
+        .arg(&base)
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (prefix, _) = base.rsplit_once('/').expect("postgres URL has a database path");
+    Some(format!("{prefix}/{name}"))
 }
 
 impl Drop for Server {

@@ -48,6 +48,27 @@ pub struct KlaxonData {
     pub aws_region: Option<String>,
     /// AWS endpoint override for SNS calls (`aws.endpoint_url`, else `AWS_ENDPOINT_URL`).
     pub aws_endpoint_url: Option<String>,
+    /// The SNS client, built on first use: only configurations with SNS subscriptions pay for loading AWS
+    /// credentials.
+    sns: tokio::sync::OnceCell<aws_sdk_sns::Client>,
+}
+
+impl KlaxonData {
+    /// The SNS client for the configured region and endpoint.
+    pub async fn sns(&self) -> &aws_sdk_sns::Client {
+        self.sns
+            .get_or_init(|| async {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(region) = &self.aws_region {
+                    loader = loader.region(aws_config::Region::new(region.clone()));
+                }
+                if let Some(url) = &self.aws_endpoint_url {
+                    loader = loader.endpoint_url(url);
+                }
+                aws_sdk_sns::Client::new(&loader.load().await)
+            })
+            .await
+    }
 }
 
 impl Provider for KlaxonProvider {
@@ -142,6 +163,7 @@ impl Provider for KlaxonProvider {
             client,
             aws_region: aws_region.or_else(|| std::env::var("AWS_REGION").ok()),
             aws_endpoint_url: aws_endpoint_url.or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+            sns: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -4,6 +4,7 @@
 
 mod endpoint;
 mod escalation_policy;
+mod sns_subscription;
 mod team;
 
 use tfplugin::{Context, ResourceHandle, Value};
@@ -12,6 +13,7 @@ use crate::{KlaxonData, diag};
 
 pub use endpoint::EndpointResource;
 pub use escalation_policy::EscalationPolicyResource;
+pub use sns_subscription::SnsSubscriptionResource;
 pub use team::TeamResource;
 
 /// Every resource type of the provider.
@@ -20,6 +22,7 @@ pub fn all() -> Vec<ResourceHandle<KlaxonData>> {
         ResourceHandle::new(TeamResource),
         ResourceHandle::new(EscalationPolicyResource),
         ResourceHandle::new(EndpointResource),
+        ResourceHandle::new(SnsSubscriptionResource),
     ]
 }
 
