@@ -69,7 +69,7 @@ fn decode<S: DeserializeOwned>(
             diags.error(
                 format!("Invalid {what} for {type_name}"),
                 format!("Decoding failed: {e}"),
-            )
+            );
         })
         .ok()
 }
@@ -80,7 +80,7 @@ fn encode<S: Serialize>(diags: &mut Diagnostics, what: &str, type_name: &str, va
             diags.error(
                 format!("Invalid {what} from {type_name}"),
                 format!("Encoding failed: {e}"),
-            )
+            );
         })
         .ok()
 }

@@ -6,8 +6,8 @@
 //! returned state) stay independent.
 
 use crate::path::{AttributePath, Step};
-use crate::schema::{AttributeKind, Block};
 use crate::proto::tfplugin6 as pb;
+use crate::schema::{AttributeKind, Block};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,14 +134,22 @@ fn locatable_prefix(path: &AttributePath, block: &Block) -> Option<AttributePath
         if let Some(nested) = block.blocks.iter().find(|b| &b.type_name == name) {
             // Terraform walks into nested blocks: skip the element key and continue inside.
             block = &nested.block;
-            i += if matches!(steps.get(i + 1), Some(Step::Index(_) | Step::Key(_))) { 2 } else { 1 };
+            i += if matches!(steps.get(i + 1), Some(Step::Index(_) | Step::Key(_))) {
+                2
+            } else {
+                1
+            };
             continue;
         }
         let attr = block.attributes.iter().find(|a| &a.name == name)?;
         if !matches!(attr.kind, AttributeKind::Nested(..)) {
             return None;
         }
-        let keep = if matches!(steps.get(i + 1), Some(Step::Index(_) | Step::Key(_))) { i + 2 } else { i + 1 };
+        let keep = if matches!(steps.get(i + 1), Some(Step::Index(_) | Step::Key(_))) {
+            i + 2
+        } else {
+            i + 1
+        };
         return (keep < steps.len()).then(|| AttributePath::from_steps(steps[..keep].to_vec()));
     }
     None
@@ -169,9 +177,18 @@ mod tests {
         use crate::schema::{Attribute, Mode, NestedBlock, Nesting};
         use crate::types::Type;
         let block = Block::new()
-            .attribute(Attribute::nested("steps", Nesting::List, vec![Attribute::required("notify", Type::String)], Mode::Optional))
+            .attribute(Attribute::nested(
+                "steps",
+                Nesting::List,
+                vec![Attribute::required("notify", Type::String)],
+                Mode::Optional,
+            ))
             .attribute(Attribute::optional("tags", Type::list(Type::String)))
-            .block(NestedBlock::new("rule", Nesting::List, Block::new().attribute(Attribute::optional("x", Type::String))));
+            .block(NestedBlock::new(
+                "rule",
+                Nesting::List,
+                Block::new().attribute(Attribute::optional("x", Type::String)),
+            ));
         let mut diags = Diagnostics::default();
         diags.error_at(AttributePath::root("steps").index(1).attr("notify"), "bad", "why");
         diags.error_at(AttributePath::root("tags").index(0), "bad tag", "");

@@ -147,7 +147,7 @@ fn decode_value(
             diags.error(
                 format!("Invalid {what}"),
                 format!("Cannot decode the {what}: {e}"),
-            )
+            );
         })
         .ok()
 }
@@ -162,7 +162,7 @@ fn encode_value(value: &Dynamic, ty: &Type, diags: &mut Diagnostics) -> Option<p
             diags.error(
                 "Provider produced a value that does not match its schema",
                 e.to_string(),
-            )
+            );
         })
         .ok()
 }

@@ -152,7 +152,7 @@ fn option_like_helpers() {
     let v: Value<String> = Value::Known("a".into());
     assert_eq!(v.as_deref(), Value::Known("a"));
     assert_eq!(v.clone().map(|s| s.len()), Value::Known(1));
-    assert_eq!(v.clone().known(), Some("a".to_string()));
+    assert_eq!(v.known(), Some("a".to_string()));
     assert_eq!(Value::<u8>::Null.unwrap_or(3), 3);
     assert_eq!(Value::<u8>::Unknown.unwrap_or_default(), 0);
     assert_eq!(Value::<u8>::Null.null_to_unknown(), Value::Unknown);

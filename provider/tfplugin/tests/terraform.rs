@@ -9,6 +9,8 @@
 //! dir. Needs `terraform` (>= 1.5 for `import` blocks) on PATH; without it the test is skipped with a message,
 //! unless `TFPLUGIN_REQUIRE_TERRAFORM=1` (CI) makes that a failure.
 
+#![allow(clippy::unwrap_used, reason = "test support code: a panic is a test failure")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
