@@ -1,0 +1,27 @@
+resource "klaxon_team" "sre" {
+  name          = "sre"
+  slack_channel = "C0123ABCDE"
+  members       = ["U0AAAAAAA", "U0BBBBBBB", "U0CCCCCCC"]
+}
+
+# Business hours: the next member on the rota, then the team lead, then the whole channel.
+resource "klaxon_escalation_policy" "business_hours" {
+  team_id = klaxon_team.sre.id
+  name    = "business-hours"
+  steps = [
+    { notify = "next_member", escalate_after_minutes = 5 },
+    { notify = "user", user = "U0CCCCCCC", escalate_after_minutes = 10 },
+    { notify = "channel" },
+  ]
+  skip_inactive = true
+}
+
+# Nights: keep paging a random member every 15 minutes, three more rounds.
+resource "klaxon_escalation_policy" "nights" {
+  team_id = klaxon_team.sre.id
+  name    = "nights"
+  steps = [
+    { notify = "random_member", escalate_after_minutes = 15 },
+  ]
+  repeat = 3
+}
