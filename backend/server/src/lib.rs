@@ -6,6 +6,7 @@ pub mod config;
 pub mod escalation;
 pub mod event;
 pub mod http;
+pub mod ingest;
 pub mod jobs;
 pub mod notify;
 pub mod serve;
