@@ -44,6 +44,13 @@ pub trait Fetcher: Send + Sync {
     async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError>;
 }
 
+// So that holders of a fetcher (the verifier) can derive Debug; a fetcher has nothing worth printing.
+impl std::fmt::Debug for dyn Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fetcher")
+    }
+}
+
 /// The real [`Fetcher`]: reqwest with a short timeout and no redirects (a redirect could leave the allowed hosts).
 #[derive(Debug, Clone)]
 pub struct HttpFetcher {

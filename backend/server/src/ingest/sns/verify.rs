@@ -75,12 +75,6 @@ pub struct SnsVerifier {
     fetcher: Arc<dyn Fetcher>,
 }
 
-impl std::fmt::Debug for dyn Fetcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Fetcher")
-    }
-}
-
 impl SnsVerifier {
     /// A verifier with the given hosts, pinned directory and fetcher (tests pass a fake).
     pub fn new(hosts: HostPattern, cert_dir: Option<PathBuf>, fetcher: Arc<dyn Fetcher>) -> Self {
