@@ -219,7 +219,13 @@ pub fn postgres_database() -> Option<String> {
     let name = format!("e2e_{:016x}", rand_u64());
     let out = Command::new("psql")
         .arg(&base)
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
         .output()
         .expect("run psql");
     assert!(
