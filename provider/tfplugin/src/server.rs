@@ -125,15 +125,7 @@ pub async fn try_serve<P: Provider>(provider: P, options: ServeOptions) -> Resul
 
     ignore_sigint();
     let shutdown = CancellationToken::new();
-    let hard_exit = shutdown.clone();
-    let cleanup = address.clone();
-    tokio::spawn(async move {
-        hard_exit.cancelled().await;
-        tokio::time::sleep(HARD_EXIT_AFTER).await;
-        tracing::warn!("Graceful shutdown took too long; exiting.");
-        remove_socket(&cleanup);
-        std::process::exit(0);
-    });
+    exit_soon_after(shutdown.clone(), address.clone());
     let result = router(
         service,
         Controller {
@@ -162,6 +154,7 @@ async fn serve_debug<P: Provider>(provider: P, source_address: &str) -> Result<(
         stdout.flush()?;
     }
     let stop = CancellationToken::new();
+    exit_soon_after(stop.clone(), address.clone());
     let on_ctrl_c = stop.clone();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
@@ -178,6 +171,18 @@ async fn serve_debug<P: Provider>(provider: P, source_address: &str) -> Result<(
     .await;
     remove_socket(&address);
     Ok(result?)
+}
+
+/// Once `shutdown` fires, gives graceful shutdown [`HARD_EXIT_AFTER`] and then exits the process: terraform
+/// kills a plugin that lingers (after 2 s, per process), and a Ctrl-C in debug mode should feel immediate.
+fn exit_soon_after(shutdown: CancellationToken, address: Address) {
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        tokio::time::sleep(HARD_EXIT_AFTER).await;
+        tracing::debug!("Graceful shutdown still running; exiting.");
+        remove_socket(&address);
+        std::process::exit(0);
+    });
 }
 
 fn router<P: Provider>(
