@@ -26,6 +26,48 @@ pub struct ServeArgs {
     /// Background workers and escalation.
     #[command(flatten)]
     pub workers: WorkerArgs,
+    /// Ingest: SNS checks and rate limits.
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+}
+
+/// Settings of `POST /ingest/{token}`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+    /// SNS signature and URL checks.
+    #[command(flatten)]
+    pub sns: crate::ingest::sns::SnsArgs,
+    /// Requests per second each endpoint may sustain; over it callers get 429 with `Retry-After`.
+    #[arg(long, env = "KLAXON_INGEST_RATE", default_value_t = 50.0)]
+    pub ingest_rate: f64,
+    /// Requests an endpoint may send at once after a quiet period (the token bucket's size).
+    #[arg(long, env = "KLAXON_INGEST_BURST", default_value_t = 500)]
+    pub ingest_burst: u32,
+}
+
+impl IngestArgs {
+    /// The rate limit, checked.
+    pub fn rate_limit(&self) -> Result<crate::ingest::rate_limit::RateLimit, ConfigError> {
+        if !(self.ingest_rate.is_finite() && self.ingest_rate > 0.0) {
+            return Err(ConfigError {
+                setting: "--ingest-rate / KLAXON_INGEST_RATE",
+                message: format!(
+                    "must be a positive number of requests per second, got {}",
+                    self.ingest_rate
+                ),
+            });
+        }
+        if self.ingest_burst == 0 {
+            return Err(ConfigError {
+                setting: "--ingest-burst / KLAXON_INGEST_BURST",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(crate::ingest::rate_limit::RateLimit {
+            burst: self.ingest_burst,
+            per_second: self.ingest_rate,
+        })
+    }
 }
 
 /// Settings of the background workers (escalation timers and other jobs) and of where notifications go

@@ -8,6 +8,7 @@ pub mod event;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
+pub mod metrics;
 pub mod notify;
 pub mod serve;
 pub mod store;

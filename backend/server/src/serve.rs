@@ -5,14 +5,17 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use klaxon_db::{Database, PoolSettings};
+use klaxon_db::{Database, Dialect, PoolSettings};
 use klaxon_queue::{Queue, RunnerSettings};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    config::{DatabaseArgs, ServeArgs, WorkerArgs, redact},
+    alerts::batch::{BatchSettings, Batcher},
+    config::{DatabaseArgs, IngestArgs, ServeArgs, WorkerArgs, redact},
     escalation::EngineConfig,
+    http::ingest::IngestState,
     http::{self, AppState},
+    ingest::sns::SnsVerifier,
     jobs::{self, JobContext},
     notify::{LogNotifier, NoDirectory, Notifier, SkipNotifier},
     store::Store,
@@ -39,10 +42,12 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     args.workers.validate()?;
     let store = open_store(db).await?;
     let queue = Queue::new(store.database().clone());
+    let ingest = ingest_state(&args.ingest, &store, &queue)?;
     let state = AppState {
         store: store.clone(),
         public_url: Arc::from(public_url.as_str()),
         queue: queue.clone(),
+        ingest: Arc::new(ingest),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -83,6 +88,36 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     served?;
     tracing::info!("Klaxon stopped.");
     Ok(())
+}
+
+/// Ingest's state from its settings: the SNS verifier, the rate limit and the group-commit writers (one on
+/// SQLite, which has one writer at a time anyway; a few on PostgreSQL).
+fn ingest_state(args: &IngestArgs, store: &Store, queue: &Queue) -> anyhow::Result<IngestState> {
+    let verifier = SnsVerifier::from_args(&args.sns)?;
+    if !args.sns.sns_verify_signatures {
+        tracing::warn!(
+            "SNS signature checks are OFF (KLAXON_SNS_VERIFY_SIGNATURES=false): anyone who knows an endpoint's \
+             URL can post SNS messages to it. Only use this with a local AWS emulator."
+        );
+    }
+    let writers = match store.database().dialect {
+        Dialect::Sqlite => 1,
+        Dialect::Postgres => 4,
+    };
+    let batcher = Batcher::spawn(
+        store,
+        queue,
+        BatchSettings {
+            writers,
+            ..BatchSettings::default()
+        },
+    );
+    Ok(IngestState::new(
+        verifier,
+        args.sns.sns_verify_signatures,
+        args.rate_limit()?,
+        batcher,
+    ))
 }
 
 /// Where notifications go while Slack is not configured: the notification log when one is set, else nowhere

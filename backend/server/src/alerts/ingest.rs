@@ -50,9 +50,27 @@ pub async fn ingest(
     event: &Event,
     now_ms: i64,
 ) -> Result<Ingested, AlertError> {
+    let mut tx = store.database().pool.begin().await?;
+    let done = ingest_in(&mut tx, store, queue, endpoint, event, now_ms).await?;
+    tx.commit().await?;
+    if done.action == IngestAction::Created && done.alert.kind == AlertKind::Alert {
+        queue.notify();
+    }
+    Ok(done)
+}
+
+/// [`ingest`] inside the caller's transaction, so a batch of events costs one commit (see `alerts::batch`).
+/// The caller commits, then wakes the workers when an alert was created.
+pub(super) async fn ingest_in(
+    tx: &mut sqlx::AnyConnection,
+    store: &Store,
+    queue: &Queue,
+    endpoint: &IngestEndpoint,
+    event: &Event,
+    now_ms: i64,
+) -> Result<Ingested, AlertError> {
     let db = store.database();
     let ep = &endpoint.endpoint;
-    let mut tx = db.pool.begin().await?;
     // First statement: serialises events of this group key (and on SQLite takes the write lock up front).
     sqlx::query(db::alert_sql!(db, "alert_group_lock"))
         .bind(&ep.id)
@@ -70,11 +88,10 @@ pub async fn ingest(
         let closed = rows.iter().map(db::flatten).collect::<Result<Vec<_>, _>>()?;
         for alert in &closed {
             queue
-                .cancel_partition_in(&mut tx, &partition(&alert.id), EscalateJob::KIND_PREFIX)
+                .cancel_partition_in(tx, &partition(&alert.id), EscalateJob::KIND_PREFIX)
                 .await?;
         }
         if let Some(alert) = closed.into_iter().next_back() {
-            tx.commit().await?;
             return Ok(Ingested {
                 action: IngestAction::Resolved,
                 alert,
@@ -92,7 +109,7 @@ pub async fn ingest(
     };
     let since = now_ms.saturating_sub(i64::from(window).saturating_mul(60_000));
     let group = db::fetch_alert(
-        &mut tx,
+        tx,
         sqlx::query(db::alert_sql!(db, "alert_find_group"))
             .bind(&ep.id)
             .bind(&event.group_key)
@@ -102,14 +119,13 @@ pub async fn ingest(
     .await?;
     if let Some(found) = group {
         let alert = db::fetch_alert(
-            &mut tx,
+            tx,
             sqlx::query(db::alert_sql!(db, "alert_bump"))
                 .bind(&found.id)
                 .bind(now_ms),
         )
         .await?
         .ok_or(AlertError::NotFound)?;
-        tx.commit().await?;
         return Ok(Ingested {
             action: IngestAction::Grouped,
             alert,
@@ -117,9 +133,7 @@ pub async fn ingest(
     }
 
     let policy = match (&ep.escalation_policy_id, kind) {
-        (Some(policy_id), AlertKind::Alert) => {
-            policy_in(&mut tx, store, &endpoint.account_id, policy_id).await?
-        }
+        (Some(policy_id), AlertKind::Alert) => policy_in(tx, store, &endpoint.account_id, policy_id).await?,
         _ => Policy::default_chain(),
     };
     let id = format!("alert_{}", uuid::Uuid::now_v7().simple());
@@ -134,7 +148,7 @@ pub async fn ingest(
         link: event.link.clone(),
     };
     let alert = db::fetch_alert(
-        &mut tx,
+        tx,
         sqlx::query(db::alert_sql!(db, "alert_insert"))
             .bind(&id)
             .bind(&endpoint.account_id)
@@ -158,11 +172,7 @@ pub async fn ingest(
     .ok_or(AlertError::NotFound)?;
     if kind == AlertKind::Alert {
         let timer = EscalateJob::timer(&endpoint.account_id, &id, Position::START, now_ms)?;
-        queue.enqueue_in(&mut tx, timer).await?;
-    }
-    tx.commit().await?;
-    if kind == AlertKind::Alert {
-        queue.notify();
+        queue.enqueue_in(tx, timer).await?;
     }
     Ok(Ingested {
         action: IngestAction::Created,

@@ -12,6 +12,7 @@
 //! the `escalation.step` job), reads in `db.rs`, and the API view in `view.rs`.
 
 mod actions;
+pub mod batch;
 mod db;
 pub mod escalate;
 mod ingest;

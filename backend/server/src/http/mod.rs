@@ -5,6 +5,7 @@ mod endpoints;
 mod error;
 mod extract;
 mod health;
+pub mod ingest;
 mod jobs;
 pub mod openapi;
 mod policies;
@@ -21,7 +22,27 @@ pub use extract::{Account, AppJson, AppQuery, MAX_BODY_BYTES, parse_json};
 
 use klaxon_queue::Queue;
 
-use crate::store::Store;
+use crate::{
+    alerts::batch::{BatchSettings, Batcher},
+    ingest::{
+        rate_limit::RateLimit,
+        sns::{FetchError, Fetcher, HostPattern, SnsVerifier},
+    },
+    store::Store,
+};
+
+/// The fetcher of [`AppState::new`]: state built without configuration never reaches out to the network.
+#[derive(Debug)]
+struct NoFetch;
+
+#[async_trait::async_trait]
+impl Fetcher for NoFetch {
+    async fn get(&self, _url: &url::Url) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::Transport(
+            "fetching is disabled in this configuration".into(),
+        ))
+    }
+}
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -32,17 +53,30 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The job queue (escalation timers); shared with the runner so enqueues wake its workers at once.
     pub queue: Queue,
+    /// Ingest's verifier, limiter, group-commit writer and counters.
+    pub ingest: Arc<ingest::IngestState>,
 }
 
 impl AppState {
     /// State over `store` with a queue of its own on the same database (system clock); `serve` builds the
     /// state itself so the queue is the one its runner uses.
+    ///
+    /// Ingest gets the default SNS checks (AWS hosts, certificates fetched) and rate limit, and a group-commit
+    /// writer on the current tokio runtime.
     pub fn new(store: Store, public_url: &str) -> Self {
         let queue = Queue::new(store.database().clone());
+        let verifier = SnsVerifier::new(HostPattern::default(), None, Arc::new(NoFetch));
+        let ingest = ingest::IngestState::new(
+            verifier,
+            true,
+            RateLimit::default(),
+            Batcher::spawn(&store, &queue, BatchSettings::default()),
+        );
         Self {
             store,
             public_url: Arc::from(public_url),
             queue,
+            ingest: Arc::new(ingest),
         }
     }
 }
@@ -58,7 +92,19 @@ pub fn router(state: AppState) -> Router {
         .merge(simulate::routes())
         .merge(alerts::routes())
         .merge(jobs::routes())
+        .merge(ingest::routes())
+        .route("/metrics", axum::routing::get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Counters in the Prometheus text format.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.ingest.metrics.render(),
+    )
 }

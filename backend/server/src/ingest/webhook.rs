@@ -70,6 +70,14 @@ pub fn decode(headers: &HeaderMap, body: &[u8]) -> Result<Body, Rejection> {
             .map_err(|e| Rejection::malformed("JSON", e));
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
+        // `curl -d '{...}'` sends JSON labelled as a form; a form body never starts with `{` or `[` (those
+        // would be percent-encoded), so a body that parses as a JSON object or array is JSON.
+        let start = body.trim_ascii_start();
+        if (start.starts_with(b"{") || start.starts_with(b"["))
+            && let Ok(json @ (Value::Object(_) | Value::Array(_))) = serde_json::from_slice(body)
+        {
+            return Ok(Body::Json(json));
+        }
         let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         // Some senders (Slack-style tools) post one `payload` field holding JSON.
         if let [(name, value)] = pairs.as_slice()
@@ -313,6 +321,13 @@ mod tests {
             one(&json, None, r#"{"status":"firing"}"#).status,
             EventStatus::Firing
         );
+    }
+
+    #[test]
+    fn json_sent_as_a_form_is_json() {
+        let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+        let e = one(&form, None, r#"{"title": "disk full", "key": "db1"}"#);
+        assert_eq!((e.title.as_str(), e.group_key.as_str()), ("disk full", "db1"));
     }
 
     #[test]

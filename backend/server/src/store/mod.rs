@@ -6,6 +6,7 @@
 
 mod accounts;
 mod endpoints;
+mod ingest;
 mod policies;
 mod teams;
 
@@ -14,6 +15,7 @@ use rand::RngCore;
 
 pub use accounts::NewAccount;
 pub use endpoints::{IngestEndpoint, StoredEndpoint};
+pub use ingest::SubscriptionStatus;
 
 /// The SQL text of a query for the store's dialect: `sql!(self, "team_get")`.
 macro_rules! sql {
@@ -44,6 +46,11 @@ pub const MIGRATOR: Migrator = Migrator {
             name: "0002_alerts.sql",
             sqlite: include_str!("../../migrations/sqlite/0002_alerts.sql"),
             postgres: include_str!("../../migrations/postgres/0002_alerts.sql"),
+        },
+        Migration {
+            name: "0003_ingest.sql",
+            sqlite: include_str!("../../migrations/sqlite/0003_ingest.sql"),
+            postgres: include_str!("../../migrations/postgres/0003_ingest.sql"),
         },
     ],
 };

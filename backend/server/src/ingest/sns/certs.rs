@@ -58,13 +58,19 @@ pub struct HttpFetcher {
 }
 
 impl HttpFetcher {
-    /// A fetcher with its own client.
+    /// A fetcher with its own client, trusting the system's roots.
     pub fn new() -> Result<Self, reqwest::Error> {
+        Self::with_roots(Vec::new())
+    }
+
+    /// A fetcher that also trusts `extra_roots` (a private CA of an SNS-compatible service).
+    pub fn with_roots(extra_roots: Vec<reqwest::Certificate>) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .https_only(true)
+            .tls_certs_merge(extra_roots)
             .build()?;
         Ok(HttpFetcher { client })
     }

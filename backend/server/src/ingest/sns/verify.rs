@@ -29,6 +29,16 @@ pub struct SnsArgs {
     /// and `SubscribeURL`.
     #[arg(long, env = "KLAXON_SNS_CERT_HOSTS", default_value = DEFAULT_CERT_HOSTS)]
     pub sns_cert_hosts: String,
+    /// PEM file of extra CA certificates trusted when fetching signing certificates and confirming
+    /// subscriptions, for SNS-compatible services behind a private CA (and tests). The system's roots stay
+    /// trusted.
+    #[arg(long, env = "KLAXON_SNS_CA_FILE")]
+    pub sns_ca_file: Option<PathBuf>,
+    /// Check SNS signatures (`true`, the default). `false` accepts unsigned or unverifiable SNS messages, still
+    /// checking their topic against the endpoint's `allowed_topic_arns`: only for local AWS emulators such as
+    /// moto, whose signing certificates cannot be fetched. Logged as a warning at start-up.
+    #[arg(long, env = "KLAXON_SNS_VERIFY_SIGNATURES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sns_verify_signatures: bool,
 }
 
 /// The allowed SNS hosts, always matched against the whole host name.
@@ -65,6 +75,14 @@ pub enum SnsConfigError {
     /// The HTTP client could not be built.
     #[error("cannot build the SNS HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// `KLAXON_SNS_CA_FILE` cannot be read or holds no certificate.
+    #[error("cannot use --sns-ca-file / KLAXON_SNS_CA_FILE {path}: {message}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Checks SNS signatures and SNS URLs; holds the certificate cache. One per process, shared by all endpoints.
@@ -88,10 +106,25 @@ impl SnsVerifier {
     /// The verifier of `klaxon serve`, fetching over HTTPS.
     pub fn from_args(args: &SnsArgs) -> Result<Self, SnsConfigError> {
         let hosts = HostPattern::new(&args.sns_cert_hosts)?;
+        let extra_roots = match &args.sns_ca_file {
+            Some(path) => {
+                let fail = |message: String| SnsConfigError::CaFile {
+                    path: path.display().to_string(),
+                    message,
+                };
+                let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| fail(e.to_string()))?;
+                if certs.is_empty() {
+                    return Err(fail("no PEM certificate in the file".into()));
+                }
+                certs
+            }
+            None => Vec::new(),
+        };
         Ok(SnsVerifier::new(
             hosts,
             args.sns_cert_dir.clone(),
-            Arc::new(HttpFetcher::new()?),
+            Arc::new(HttpFetcher::with_roots(extra_roots)?),
         ))
     }
 

@@ -1,0 +1,202 @@
+//! Group commit for ingest: concurrent requests' events are written in one transaction, so a burst of
+//! alerts costs a few fsyncs instead of one per request, and a request is held no longer than the batch
+//! it joined takes to commit.
+//!
+//! A writer task takes the first waiting submission, then every other one already waiting (up to
+//! `max_batch`), and commits them together. Each submission runs inside a savepoint: one that fails is rolled
+//! back alone and answered with its error, the others still commit. Nothing is answered before the commit,
+//! so a 2xx at the HTTP edge always means stored. Submissions of a batch are ordered by endpoint and group
+//! key (stably, so one key's events keep their order), so replicas on PostgreSQL take the per-key locks in
+//! the same order and cannot deadlock each other.
+
+use std::sync::Arc;
+
+use klaxon_queue::Queue;
+use sqlx::Acquire as _;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::{AlertError, AlertKind, IngestAction, Ingested, ingest::ingest_in};
+use crate::{
+    event::Event,
+    store::{IngestEndpoint, Store},
+};
+
+/// Events of one request.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The endpoint they arrived at.
+    pub endpoint: Arc<IngestEndpoint>,
+    /// The events, in arrival order.
+    pub events: Vec<Event>,
+    /// SNS `MessageId`: a submission whose id the endpoint already stored is a retry and stores nothing.
+    pub dedup_id: Option<String>,
+}
+
+/// What storing a submission did.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Each event's effect, in order.
+    Stored(Vec<Ingested>),
+    /// The message was stored before (an SNS retry); nothing was written.
+    Duplicate,
+}
+
+/// Why a submission was not stored; shared by every submission of a batch whose commit failed.
+pub type BatchError = Arc<AlertError>;
+
+/// Sizing of the writers.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSettings {
+    /// Writer tasks: 1 on SQLite (one writer at a time anyway); a few on PostgreSQL.
+    pub writers: usize,
+    /// Most submissions in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            writers: 1,
+            max_batch: 256,
+        }
+    }
+}
+
+struct Pending {
+    submission: Submission,
+    reply: oneshot::Sender<Result<Outcome, BatchError>>,
+}
+
+/// The handle requests submit through; cheap to clone. The writers stop when every handle is dropped.
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("submission", &self.submission)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Batcher {
+    /// Starts the writer tasks on the current tokio runtime.
+    pub fn spawn(store: &Store, queue: &Queue, settings: BatchSettings) -> Self {
+        let (tx, rx) = mpsc::channel::<Pending>(settings.max_batch.max(1) * 4);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..settings.writers.max(1) {
+            tokio::spawn(writer(
+                store.clone(),
+                queue.clone(),
+                Arc::clone(&rx),
+                settings.max_batch.max(1),
+            ));
+        }
+        Self { tx }
+    }
+
+    /// Stores a submission durably; returns once its batch has committed.
+    pub async fn submit(&self, submission: Submission) -> Result<Outcome, BatchError> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || Arc::new(AlertError::Conflict("the ingest writer has stopped".into()));
+        self.tx
+            .send(Pending { submission, reply })
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}
+
+async fn writer(store: Store, queue: Queue, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, max_batch: usize) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else { return };
+            batch.push(first);
+            while batch.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+        }
+        commit(&store, &queue, batch).await;
+    }
+}
+
+async fn commit(store: &Store, queue: &Queue, mut batch: Vec<Pending>) {
+    batch.sort_by(|a, b| sort_key(&a.submission).cmp(&sort_key(&b.submission)));
+    let now = queue.now_ms();
+    let mut results = Vec::with_capacity(batch.len());
+    let committed = async {
+        let mut tx = store.database().pool.begin().await?;
+        for p in &batch {
+            let mut sp = tx.begin().await?;
+            match store_one(&mut sp, store, queue, &p.submission, now).await {
+                Ok(outcome) => {
+                    sp.commit().await?;
+                    results.push(Ok(outcome));
+                }
+                Err(e) => {
+                    sp.rollback().await?;
+                    tracing::warn!(endpoint = %p.submission.endpoint.endpoint.id, error = %e, "Could not store an ingested event.");
+                    results.push(Err(Arc::new(e)));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, AlertError>(())
+    }
+    .await;
+    match committed {
+        Ok(()) => {
+            let created = results.iter().any(|r| {
+                matches!(r, Ok(Outcome::Stored(done)) if done.iter().any(|d| d.action == IngestAction::Created && d.alert.kind == AlertKind::Alert))
+            });
+            if created {
+                queue.notify();
+            }
+            for (p, r) in batch.into_iter().zip(results) {
+                let _ = p.reply.send(r);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, submissions = batch.len(), "Ingest batch failed; nothing of it was stored.");
+            let e = Arc::new(e);
+            for p in batch {
+                let _ = p.reply.send(Err(Arc::clone(&e)));
+            }
+        }
+    }
+}
+
+async fn store_one(
+    conn: &mut sqlx::AnyConnection,
+    store: &Store,
+    queue: &Queue,
+    s: &Submission,
+    now: i64,
+) -> Result<Outcome, AlertError> {
+    if let Some(id) = &s.dedup_id
+        && !store
+            .remember_message_in(conn, &s.endpoint.endpoint.id, id, now)
+            .await?
+    {
+        return Ok(Outcome::Duplicate);
+    }
+    let mut done = Vec::with_capacity(s.events.len());
+    for event in &s.events {
+        done.push(ingest_in(conn, store, queue, &s.endpoint, event, now).await?);
+    }
+    Ok(Outcome::Stored(done))
+}
+
+fn sort_key(s: &Submission) -> (&str, &str) {
+    (
+        &s.endpoint.endpoint.id,
+        s.events.first().map_or("", |e| e.group_key.as_str()),
+    )
+}

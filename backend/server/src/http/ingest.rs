@@ -1,0 +1,260 @@
+//! `POST /ingest/{endpoint_token}` (and `GET` with query parameters): where SNS and webhook callers deliver.
+//!
+//! The order of checks is the order of cost: the token (one indexed read; an unknown token is a bare 404
+//! that says nothing of whether it ever existed), the endpoint's rate, the body's size and shape, the SNS
+//! signature and topic, and only then a write. Every refusal is counted by reason and stores nothing. A 2xx
+//! is sent only after the events are committed (group commit, see `alerts::batch`).
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, RawQuery, State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use klaxon_api::{ErrorBody, ErrorDetail};
+use serde::Serialize;
+
+use super::{AppError, AppState};
+use crate::{
+    alerts::{
+        AlertKind, IngestAction,
+        batch::{Batcher, Outcome, Submission},
+    },
+    ingest::{
+        self, Incoming, MAX_SNS_BODY_BYTES, Parsed, Rejection, SnsControlKind,
+        rate_limit::{RateLimit, RateLimiter},
+        sns::{ConfirmError, SnsVerifier},
+    },
+    metrics::Metrics,
+    store::SubscriptionStatus,
+};
+
+/// What ingest needs besides the store: the SNS verifier, the per-endpoint limiter, the group-commit
+/// writer and the counters.
+#[derive(Debug)]
+pub struct IngestState {
+    /// Checks SNS signatures and URLs; holds the certificate cache.
+    pub verifier: SnsVerifier,
+    /// `false` only for local AWS emulators (see `KLAXON_SNS_VERIFY_SIGNATURES`).
+    pub verify_signatures: bool,
+    /// Token buckets per endpoint id.
+    pub limiter: RateLimiter<String>,
+    /// Group commit of events.
+    pub batcher: Batcher,
+    /// Counters behind `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl IngestState {
+    /// Ingest with the given verifier and rate.
+    pub fn new(verifier: SnsVerifier, verify_signatures: bool, rate: RateLimit, batcher: Batcher) -> Self {
+        Self {
+            verifier,
+            verify_signatures,
+            limiter: RateLimiter::new(rate),
+            batcher,
+            metrics: Arc::default(),
+        }
+    }
+}
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ingest/{token}", post(receive).get(receive))
+        // SNS bodies may be up to twice the webhook limit (see `ingest::MAX_SNS_BODY_BYTES`); `parse` applies
+        // the limit of each kind.
+        .layer(DefaultBodyLimit::max(MAX_SNS_BODY_BYTES))
+}
+
+/// The answer to a stored or acknowledged delivery.
+#[derive(Debug, Serialize)]
+struct Receipt {
+    /// `stored`, `duplicate` (an SNS retry of a stored message), `confirmed`, `unsubscribed` or `ignored`.
+    status: &'static str,
+    /// What each event did.
+    alerts: Vec<AlertReceipt>,
+}
+
+#[derive(Debug, Serialize)]
+struct AlertReceipt {
+    id: String,
+    /// `created`, `grouped` or `resolved`.
+    action: &'static str,
+    /// `alert` or `notification`.
+    kind: &'static str,
+}
+
+impl Receipt {
+    fn status(status: &'static str) -> Self {
+        Self {
+            status,
+            alerts: Vec::new(),
+        }
+    }
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let ingest = &state.ingest;
+    let endpoint = match state.store.endpoint_by_token(&token).await {
+        Ok(Some(e)) => Arc::new(e),
+        Ok(None) => {
+            ingest.metrics.unknown_endpoint();
+            return AppError::NotFound.into_response();
+        }
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let refuse = |r: Rejection| {
+        ingest.metrics.rejected(r.reason());
+        tracing::info!(endpoint = %endpoint.endpoint.id, reason = %r.reason(), detail = %r, "Refused an ingest request.");
+        rejection_response(&r)
+    };
+    if let Err(r) = ingest.limiter.check(&endpoint.endpoint.id, Instant::now()) {
+        return refuse(r);
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(Rejection::TooLarge {
+                size: MAX_SNS_BODY_BYTES + 1,
+                limit: MAX_SNS_BODY_BYTES,
+            });
+        }
+        Err(e) => return refuse(Rejection::malformed("request", e.body_text())),
+    };
+    let parsed = match ingest::parse(&headers, &method, query.as_deref(), &body) {
+        Ok(p) => p,
+        Err(r) => return refuse(r),
+    };
+    let allowed = &endpoint.endpoint.allowed_topic_arns;
+    let incoming = match parsed {
+        Parsed::Webhook(incoming) => incoming,
+        Parsed::Sns(message) if ingest.verify_signatures => {
+            match ingest::sns::verify(message, &ingest.verifier, allowed).await {
+                Ok(i) => i,
+                Err(r) => return refuse(r),
+            }
+        }
+        Parsed::Sns(message) => match message.accept_unsigned(allowed) {
+            Ok(i) => i,
+            Err(r) => return refuse(r),
+        },
+    };
+    match incoming {
+        Incoming::SnsControl(control) => {
+            let (status, recorded) = match control.kind {
+                SnsControlKind::SubscriptionConfirmation => {
+                    match ingest.verifier.confirm_subscription(&control.subscribe_url).await {
+                        Ok(()) => {}
+                        Err(ConfirmError::NotAllowed(r)) => return refuse(r),
+                        Err(ConfirmError::Fetch(e)) => {
+                            tracing::warn!(endpoint = %endpoint.endpoint.id, topic = control.topic_arn, error = %e,
+                                "Could not confirm an SNS subscription; SNS will send the confirmation again.");
+                            return error_response(
+                                StatusCode::BAD_GATEWAY,
+                                "confirmation_failed",
+                                &format!("confirming the subscription failed: {e}"),
+                            );
+                        }
+                    }
+                    ("confirmed", SubscriptionStatus::Confirmed)
+                }
+                SnsControlKind::UnsubscribeConfirmation => ("unsubscribed", SubscriptionStatus::Unsubscribed),
+            };
+            if let Err(e) = state
+                .store
+                .record_subscription(&endpoint.endpoint.id, &control.topic_arn, recorded)
+                .await
+            {
+                return AppError::from(e).into_response();
+            }
+            tracing::info!(endpoint = %endpoint.endpoint.id, topic = control.topic_arn, status, "SNS subscription changed.");
+            Json(Receipt::status(status)).into_response()
+        }
+        Incoming::Events { events, .. } if events.is_empty() => {
+            Json(Receipt::status("ignored")).into_response()
+        }
+        Incoming::Events { events, dedup_id } => {
+            let count = events.len();
+            match ingest
+                .batcher
+                .submit(Submission {
+                    endpoint: Arc::clone(&endpoint),
+                    events,
+                    dedup_id,
+                })
+                .await
+            {
+                Ok(Outcome::Stored(done)) => {
+                    ingest.metrics.stored(count);
+                    let alerts = done
+                        .iter()
+                        .map(|d| AlertReceipt {
+                            id: d.alert.id.clone(),
+                            action: match d.action {
+                                IngestAction::Created => "created",
+                                IngestAction::Grouped => "grouped",
+                                IngestAction::Resolved => "resolved",
+                            },
+                            kind: match d.alert.kind {
+                                AlertKind::Alert => "alert",
+                                AlertKind::Notification => "notification",
+                            },
+                        })
+                        .collect();
+                    Json(Receipt {
+                        status: "stored",
+                        alerts,
+                    })
+                    .into_response()
+                }
+                Ok(Outcome::Duplicate) => {
+                    ingest.metrics.sns_duplicate();
+                    Json(Receipt::status("duplicate")).into_response()
+                }
+                Err(e) => {
+                    tracing::error!(endpoint = %endpoint.endpoint.id, error = %e, "Could not store ingested events.");
+                    let mut resp = error_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the events could not be stored; nothing was kept, retry later",
+                    );
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    resp
+                }
+            }
+        }
+    }
+}
+
+fn rejection_response(r: &Rejection) -> Response {
+    let mut resp = error_response(r.status(), r.reason().as_str(), &r.to_string());
+    if let Some(secs) = r.retry_after_secs()
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            field: None,
+        },
+    };
+    (status, Json(body)).into_response()
+}
