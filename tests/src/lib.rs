@@ -2,6 +2,7 @@
 //! against a throwaway database, and stopping it when the test ends (also when it fails).
 
 pub mod moto;
+pub mod sns;
 pub mod terraform;
 
 use std::{
@@ -114,9 +115,14 @@ pub struct Server {
 impl Server {
     /// Starts a server on a fresh SQLite database in a temporary directory.
     pub fn start_sqlite() -> Self {
+        Self::start_sqlite_with(&[])
+    }
+
+    /// Starts a server on a fresh SQLite database with extra environment variables.
+    pub fn start_sqlite_with(env: &[(&str, &str)]) -> Self {
         let dir = TempDir::new("serve");
         let db = format!("sqlite://{}", dir.path().join("klaxon.db").display());
-        Self::start(&db, dir, &[])
+        Self::start(&db, dir, env)
     }
 
     /// Starts a server on the given database with extra environment variables.
