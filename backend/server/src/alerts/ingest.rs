@@ -51,7 +51,7 @@ pub async fn ingest(
     now_ms: i64,
 ) -> Result<Ingested, AlertError> {
     let mut tx = store.database().pool.begin().await?;
-    let done = ingest_in(&mut tx, store, queue, endpoint, event, now_ms).await?;
+    let done = ingest_in(&mut tx, store, queue, endpoint, event, now_ms, true).await?;
     tx.commit().await?;
     if done.action == IngestAction::Created && done.alert.kind == AlertKind::Alert {
         queue.notify();
@@ -60,7 +60,9 @@ pub async fn ingest(
 }
 
 /// [`ingest`] inside the caller's transaction, so a batch of events costs one commit (see `alerts::batch`).
-/// The caller commits, then wakes the workers when an alert was created.
+/// The caller commits, then wakes the workers when an alert was created. `first` says this is the
+/// transaction's first write: on SQLite only that one needs to take the write lock (the transaction holds it
+/// from then on); on PostgreSQL every event takes its group key's lock.
 pub(super) async fn ingest_in(
     tx: &mut sqlx::AnyConnection,
     store: &Store,
@@ -68,15 +70,18 @@ pub(super) async fn ingest_in(
     endpoint: &IngestEndpoint,
     event: &Event,
     now_ms: i64,
+    first: bool,
 ) -> Result<Ingested, AlertError> {
     let db = store.database();
     let ep = &endpoint.endpoint;
     // First statement: serialises events of this group key (and on SQLite takes the write lock up front).
-    sqlx::query(db::alert_sql!(db, "alert_group_lock"))
-        .bind(&ep.id)
-        .bind(&event.group_key)
-        .execute(&mut *tx)
-        .await?;
+    if first || db.dialect == klaxon_db::Dialect::Postgres {
+        sqlx::query(db::alert_sql!(db, "alert_group_lock"))
+            .bind(&ep.id)
+            .bind(&event.group_key)
+            .execute(&mut *tx)
+            .await?;
+    }
 
     if event.status == EventStatus::Resolved {
         let rows = sqlx::query(db::alert_sql!(db, "alert_resolve"))
