@@ -201,7 +201,7 @@ fn user_id_message(s: &str) -> String {
 fn is_slack_id(s: &str, prefixes: &[char]) -> bool {
     let mut chars = s.chars();
     let head_ok = chars.next().is_some_and(|c| prefixes.contains(&c));
-    let rest = &s[1.min(s.len())..];
+    let rest = chars.as_str();
     head_ok
         && (8..=20).contains(&rest.len())
         && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
