@@ -41,6 +41,20 @@ pub fn binary(package: &str, name: &str) -> PathBuf {
     target.join("debug").join(name)
 }
 
+/// The path of a workspace example binary, built (debug) on first use in this process.
+pub fn example(package: &str, name: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", package, "--example", name])
+        .current_dir(workspace_root())
+        .status()
+        .expect("run cargo build");
+    assert!(
+        status.success(),
+        "cargo build -p {package} --example {name} failed"
+    );
+    target_dir().join("debug").join("examples").join(name)
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::{ClaimedJob, Error, JobId, JobState, Queue, clock::duration_ms, sql};
 
@@ -50,6 +50,20 @@ impl Queue {
     /// or it was released): the row is left as it is.
     pub async fn complete(&self, job: &ClaimedJob) -> Result<bool, Error> {
         Ok(!self.complete_many(&[(job.id, job.fence)]).await?.is_empty())
+    }
+
+    /// Marks a claimed job done inside the caller's transaction, so the job's own writes and its completion
+    /// commit together or not at all. False when the claim is stale: the caller must then roll back, and its
+    /// writes never land, which is what makes a job's effect happen exactly once even when a worker whose lease
+    /// expired finishes late. The caller wakes workers ([`Queue::notify`]) after committing.
+    pub async fn complete_in(&self, conn: &mut AnyConnection, job: &ClaimedJob) -> Result<bool, Error> {
+        let pairs = serde_json::to_string(&[[job.id.0, job.fence]])?;
+        let rows = sqlx::query(sql!(self.dialect(), "complete_many"))
+            .bind(pairs)
+            .bind(self.now_ms())
+            .fetch_all(conn)
+            .await?;
+        Ok(!rows.is_empty())
     }
 
     /// Marks many claimed jobs done in one statement, each given as `(id, fence)`; returns the ids whose claim
