@@ -8,7 +8,7 @@ use axum::{
 };
 use klaxon_api::{Endpoint, EndpointInput, EndpointQuery, ErrorBody, Page, validate};
 
-use super::{Account, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
+use super::{Account, AppError, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -26,7 +26,7 @@ pub(super) async fn create(
     Account(account): Account,
     AppJson(input): AppJson<EndpointInput>,
 ) -> AppResult<(StatusCode, Json<Endpoint>)> {
-    check(&input)?;
+    AppError::first_invalid(validate::endpoint(&input))?;
     let stored = state.store.create_endpoint(&account, &input).await?;
     Ok((StatusCode::CREATED, Json(stored.to_api(&state.public_url))))
 }
@@ -86,7 +86,7 @@ pub(super) async fn update(
     Path(id): Path<String>,
     AppJson(input): AppJson<EndpointInput>,
 ) -> AppResult<Json<Endpoint>> {
-    check(&input)?;
+    AppError::first_invalid(validate::endpoint(&input))?;
     Ok(Json(
         state
             .store
@@ -106,11 +106,4 @@ pub(super) async fn delete(
 ) -> AppResult<StatusCode> {
     state.store.delete_endpoint(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn check(input: &EndpointInput) -> AppResult<()> {
-    match validate::endpoint(input).into_iter().next() {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
 }

@@ -51,6 +51,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The first of a validation's errors as a 400, or `Ok` when there is none.
+    pub fn first_invalid(errors: Vec<klaxon_api::validate::FieldError>) -> Result<(), Self> {
+        errors.into_iter().next().map_or(Ok(()), |e| Err(e.into()))
+    }
+
     /// A 400 about one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadRequest {

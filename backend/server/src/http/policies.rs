@@ -8,7 +8,7 @@ use axum::{
 };
 use klaxon_api::{ErrorBody, EscalationPolicy, EscalationPolicyInput, Page, PolicyQuery, validate};
 
-use super::{Account, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
+use super::{Account, AppError, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -30,7 +30,7 @@ pub(super) async fn create(
     Account(account): Account,
     AppJson(input): AppJson<EscalationPolicyInput>,
 ) -> AppResult<(StatusCode, Json<EscalationPolicy>)> {
-    check(&input)?;
+    AppError::first_invalid(validate::policy(&input))?;
     Ok((
         StatusCode::CREATED,
         Json(state.store.create_policy(&account, &input).await?),
@@ -85,7 +85,7 @@ pub(super) async fn update(
     Path(id): Path<String>,
     AppJson(input): AppJson<EscalationPolicyInput>,
 ) -> AppResult<Json<EscalationPolicy>> {
-    check(&input)?;
+    AppError::first_invalid(validate::policy(&input))?;
     Ok(Json(state.store.update_policy(&account, &id, &input).await?))
 }
 
@@ -101,11 +101,4 @@ pub(super) async fn delete(
 ) -> AppResult<StatusCode> {
     state.store.delete_policy(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn check(input: &EscalationPolicyInput) -> AppResult<()> {
-    match validate::policy(input).into_iter().next() {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
 }

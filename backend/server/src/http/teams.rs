@@ -8,7 +8,7 @@ use axum::{
 };
 use klaxon_api::{ErrorBody, Page, Team, TeamInput, TeamQuery, validate};
 
-use super::{Account, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
+use super::{Account, AppError, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -26,7 +26,7 @@ pub(super) async fn create(
     Account(account): Account,
     AppJson(input): AppJson<TeamInput>,
 ) -> AppResult<(StatusCode, Json<Team>)> {
-    check(&input)?;
+    AppError::first_invalid(validate::team(&input))?;
     Ok((
         StatusCode::CREATED,
         Json(state.store.create_team(&account, &input).await?),
@@ -72,7 +72,7 @@ pub(super) async fn update(
     Path(id): Path<String>,
     AppJson(input): AppJson<TeamInput>,
 ) -> AppResult<Json<Team>> {
-    check(&input)?;
+    AppError::first_invalid(validate::team(&input))?;
     Ok(Json(state.store.update_team(&account, &id, &input).await?))
 }
 
@@ -87,11 +87,4 @@ pub(super) async fn delete(
 ) -> AppResult<StatusCode> {
     state.store.delete_team(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn check(input: &TeamInput) -> AppResult<()> {
-    match validate::team(input).into_iter().next() {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
 }

@@ -4,7 +4,10 @@ use klaxon_api::PolicyQuery;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, Context, DataSource, Mode, Nesting, Schema, Type, Value};
 
-use crate::KlaxonData;
+use crate::{
+    KlaxonData,
+    resources::{StepState, flatten_steps},
+};
 
 /// What the data source reads and returns.
 #[derive(Debug, Serialize, Deserialize)]
@@ -16,19 +19,11 @@ pub(super) struct PolicyLookup {
     /// The policy's id.
     id: Value<String>,
     /// Its steps.
-    steps: Value<Vec<StepLookup>>,
+    steps: Value<Vec<StepState>>,
     /// Its repeat count.
     repeat: Value<i64>,
     /// Whether inactive members are skipped.
     skip_inactive: Value<bool>,
-}
-
-/// One step.
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) struct StepLookup {
-    notify: Value<String>,
-    user: Value<String>,
-    escalate_after_minutes: Value<i64>,
 }
 
 /// The `klaxon_escalation_policy` data source.
@@ -91,16 +86,7 @@ impl DataSource<KlaxonData> for PolicyDataSource {
                     team_id: Value::Known(p.team_id),
                     name: Value::Known(p.name),
                     id: Value::Known(p.id),
-                    steps: Value::Known(
-                        p.steps
-                            .into_iter()
-                            .map(|s| StepLookup {
-                                notify: Value::Known(s.notify.as_str().to_owned()),
-                                user: s.user.into(),
-                                escalate_after_minutes: s.escalate_after_minutes.map(i64::from).into(),
-                            })
-                            .collect(),
-                    ),
+                    steps: flatten_steps(p.steps),
                     repeat: Value::Known(i64::from(p.repeat)),
                     skip_inactive: Value::Known(p.skip_inactive),
                 }),

@@ -323,17 +323,22 @@ fn flatten(p: EscalationPolicy) -> PolicyState {
         id: Value::Known(p.id),
         team_id: Value::Known(p.team_id),
         name: Value::Known(p.name),
-        steps: Value::Known(
-            p.steps
-                .into_iter()
-                .map(|s| StepState {
-                    notify: Value::Known(s.notify.as_str().to_owned()),
-                    user: s.user.into(),
-                    escalate_after_minutes: s.escalate_after_minutes.map(i64::from).into(),
-                })
-                .collect(),
-        ),
+        steps: flatten_steps(p.steps),
         repeat: Value::Known(i64::from(p.repeat)),
         skip_inactive: Value::Known(p.skip_inactive),
     }
+}
+
+/// API steps to state (shared with the `klaxon_escalation_policy` data source).
+pub(crate) fn flatten_steps(steps: Vec<Step>) -> Value<Vec<StepState>> {
+    Value::Known(
+        steps
+            .into_iter()
+            .map(|s| StepState {
+                notify: Value::Known(s.notify.as_str().to_owned()),
+                user: s.user.into(),
+                escalate_after_minutes: s.escalate_after_minutes.map(i64::from).into(),
+            })
+            .collect(),
+    )
 }

@@ -13,6 +13,7 @@ use crate::{KlaxonData, diag};
 
 pub use endpoint::EndpointResource;
 pub use escalation_policy::EscalationPolicyResource;
+pub(crate) use escalation_policy::{StepState, flatten_steps};
 pub use sns_subscription::SnsSubscriptionResource;
 pub use team::TeamResource;
 
