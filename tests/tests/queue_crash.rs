@@ -80,36 +80,33 @@ fn postgres_worker_killed_while_holding_leases() {
     crash_and_restart(&url);
 }
 
-/// A worker frozen (SIGSTOP) past its lease comes back (SIGCONT) after another worker has redone its jobs: its
-/// late completions carry stale fences, are refused, and its effects roll back, so each effect still exists
-/// once.
+/// A worker stalled past its lease (it pauses between jobs while holding claims, like a process the OS stopped)
+/// resumes after another worker has redone its jobs: its late completions carry stale fences, are refused, and
+/// its effects roll back, so each effect still exists once.
 fn zombie_resumes_after_its_lease_expired(url: &str) {
     tool(url, &["enqueue", &NOW.to_string(), "0", "0"]);
-    let mut zombie = worker(url);
+    let dir = TempDir::new("zombie");
+    let pause = dir.path().join("pause");
+    let mut zombie = Command::new(example("klaxon-queue", "crash_worker"))
+        .args([url, "work", pause.to_str().unwrap()])
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(url).0 < 40 {
         assert!(Instant::now() < deadline, "the worker made no progress");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let pid = zombie.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-STOP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    // Past the 800 ms lease: the frozen worker's claims are now stale.
+    std::fs::write(&pause, b"").unwrap();
+    while !pause.with_extension("paused").exists() {
+        assert!(Instant::now() < deadline, "the worker never paused");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Past the 800 ms lease: the paused worker's claims are now stale.
     std::thread::sleep(Duration::from_millis(1200));
     let status = worker(url).wait().unwrap();
     assert!(status.success());
-    assert!(
-        Command::new("kill")
-            .args(["-CONT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    std::fs::remove_file(&pause).unwrap();
     assert!(zombie.wait().unwrap().success());
     let (effects, distinct, not_done) = count(url);
     assert_eq!(

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! crash_worker DB_URL enqueue NOW TIMERS DELAY_MS   # NOW jobs due at once, TIMERS due DELAY_MS from now
-//! crash_worker DB_URL work                          # claim and run until no job is left, then exit 0
+//! crash_worker DB_URL work [PAUSE_FILE]             # claim and run until no job is left, then exit 0
 //! crash_worker DB_URL count                         # prints "<effects> <distinct jobs> <jobs not done>"
 //! ```
 
@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             queue.enqueue_many(&jobs).await?;
         }
-        "work" => work(&db, &queue).await?,
+        "work" => work(&db, &queue, args.get(3).map(std::path::PathBuf::from)).await?,
         "count" => {
             let row = sqlx::query(
                 "SELECT (SELECT COUNT(*) FROM crash_effects), (SELECT COUNT(DISTINCT job_id) FROM crash_effects), \
@@ -80,7 +80,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn work(db: &Database, queue: &Queue) -> Result<(), Box<dyn std::error::Error>> {
+/// Runs jobs until none is left. While `pause` exists the worker stops before its next job, holding its
+/// claims but no transaction (it writes `<pause>.paused` to say so): a zombie whose leases expire under it, like
+/// a process stalled by the OS, without the open transaction a SIGSTOP could freeze.
+async fn work(
+    db: &Database,
+    queue: &Queue,
+    pause: Option<std::path::PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let owner = format!("crash-worker-{}", std::process::id());
     let insert = db.dialect.pick(
         "INSERT INTO crash_effects (job_id, fence) VALUES (?, ?)",
@@ -99,6 +106,12 @@ async fn work(db: &Database, queue: &Queue) -> Result<(), Box<dyn std::error::Er
             continue;
         }
         for job in claimed {
+            if let Some(pause) = &pause {
+                while pause.exists() {
+                    std::fs::write(pause.with_extension("paused"), b"")?;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
             // Work takes a while, so a SIGKILL lands while leases are held and effects are half written.
             tokio::time::sleep(Duration::from_millis(15)).await;
             let mut tx = db.pool.begin().await?;
