@@ -118,10 +118,16 @@ impl Queue {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Extends every lease held by `owner` to `lease` from now; returns how many jobs it holds.
-    pub async fn heartbeat(&self, owner: &str, lease: Duration) -> Result<u64, Error> {
+    /// Extends the leases of the given claims, `(id, fence)` of each job still being worked on, to `lease`
+    /// from now; returns how many were extended (a stale claim is not). Only jobs in flight get extended, so a
+    /// job whose completion failed to be recorded runs out its lease and is taken again.
+    pub async fn heartbeat(&self, claims: &[(JobId, i64)], lease: Duration) -> Result<u64, Error> {
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        let pairs: Vec<[i64; 2]> = claims.iter().map(|(id, fence)| [id.0, *fence]).collect();
         let done = sqlx::query(sql!(self.dialect(), "heartbeat"))
-            .bind(owner)
+            .bind(serde_json::to_string(&pairs)?)
             .bind(self.now_ms().saturating_add(duration_ms(lease)))
             .execute(&self.db().pool)
             .await?;

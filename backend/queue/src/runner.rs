@@ -128,11 +128,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
             inflight: Mutex::new(HashMap::new()),
         });
         let background = CancellationToken::new();
-        let maintenance = tokio::spawn(maintain(
-            shared.queue.clone(),
-            settings.clone(),
-            background.clone(),
-        ));
+        let maintenance = tokio::spawn(maintain(shared.clone(), settings.clone(), background.clone()));
         let listener = tokio::spawn(listen(
             shared.queue.clone(),
             settings.poll_interval,
@@ -341,7 +337,12 @@ async fn complete(queue: Queue, mut rx: mpsc::Receiver<Completion>) {
 }
 
 /// Heartbeats this runner's leases and reclaims expired ones until `stop`.
-async fn maintain(queue: Queue, settings: RunnerSettings, stop: CancellationToken) {
+async fn maintain<C: Clone + Send + Sync + 'static>(
+    shared: Arc<Shared<C>>,
+    settings: RunnerSettings,
+    stop: CancellationToken,
+) {
+    let queue = &shared.queue;
     let every = (settings.lease / 3)
         .min(settings.poll_interval)
         .max(Duration::from_millis(10));
@@ -352,7 +353,9 @@ async fn maintain(queue: Queue, settings: RunnerSettings, stop: CancellationToke
             _ = tick.tick() => {}
             () = stop.cancelled() => return,
         }
-        if let Err(e) = queue.heartbeat(&settings.owner, settings.lease).await {
+        // Only the claims still in flight: see `Queue::heartbeat`.
+        let claims: Vec<(JobId, i64)> = lock(&shared.inflight).values().map(|j| (j.id, j.fence)).collect();
+        if let Err(e) = queue.heartbeat(&claims, settings.lease).await {
             tracing::warn!(error = %e, "Could not extend job leases.");
         }
         match queue.reclaim_expired().await {

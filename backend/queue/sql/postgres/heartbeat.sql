@@ -1,4 +1,12 @@
--- Extends every lease held by owner $1 to $2: one statement per process, however many jobs it runs.
-UPDATE queue_jobs
+-- Extends to $2 the leases of the claims a runner is still working on, given as a JSON array of [id, fence]
+-- pairs. Only those: a job whose completion could not be recorded is no longer in flight, so its lease must run
+-- out for another attempt to take it; extending every lease of the owner would keep it, and its partition,
+-- stuck for as long as the process lives.
+UPDATE queue_jobs AS q
 SET lease_expires_at = $2
-WHERE state = 'running' AND lease_owner = $1
+FROM (
+    SELECT (p ->> 0)::bigint AS cid, (p ->> 1)::bigint AS cfence FROM json_array_elements($1::json) AS p
+) AS c
+WHERE q.id = c.cid
+  AND q.fence = c.cfence
+  AND q.state = 'running'

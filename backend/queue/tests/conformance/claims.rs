@@ -131,12 +131,26 @@ async fn concurrent_claimers_respect_partitions(db: Database) {
 async fn lease_expiry_and_reclaim(db: Database) {
     let (queue, clock) = setup(db).await;
     let id = queue.enqueue(noop()).await.unwrap().unwrap();
-    assert_eq!(queue.claim("w1", 1, LEASE).await.unwrap().len(), 1);
+    let claimed = queue.claim("w1", 1, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
 
-    // A heartbeat keeps a long job's lease alive past its first expiry.
+    // A heartbeat keeps a long job's lease alive past its first expiry; a stale fence extends nothing.
     clock.advance(Duration::from_secs(20));
-    assert_eq!(queue.heartbeat("w1", LEASE).await.unwrap(), 1);
-    assert_eq!(queue.heartbeat("other", LEASE).await.unwrap(), 0);
+    assert_eq!(
+        queue
+            .heartbeat(&[(claimed[0].id, claimed[0].fence)], LEASE)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        queue
+            .heartbeat(&[(claimed[0].id, claimed[0].fence - 1)], LEASE)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(queue.heartbeat(&[], LEASE).await.unwrap(), 0);
     clock.advance(Duration::from_secs(20));
     assert_eq!(queue.reclaim_expired().await.unwrap(), 0);
 
