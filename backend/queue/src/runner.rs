@@ -54,7 +54,7 @@ impl Default for RunnerSettings {
     fn default() -> Self {
         Self {
             workers: 16,
-            claim_batch: 64,
+            claim_batch: 256,
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             shutdown_deadline: Duration::from_secs(10),
@@ -135,7 +135,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
             background.clone(),
         ));
         let (done_tx, done_rx) = mpsc::channel::<Completion>(settings.workers.max(1) * 2);
-        let completer = tokio::spawn(complete(shared.queue.clone(), done_rx));
+        let completer = tokio::spawn(complete(shared.queue.clone(), done_rx, settings.lease));
         tracing::info!(owner = %settings.owner, workers = settings.workers, "Job runner started.");
 
         let mut tasks = dispatch(&shared, &settings, &done_tx, &shutdown).await;
@@ -315,22 +315,35 @@ fn retry_or_die(queue: &Queue, policy: &RetryPolicy, attempt: u32, msg: String) 
     }
 }
 
-/// Writes successful completions in batches: each statement records as many as have piled up meanwhile.
-async fn complete(queue: Queue, mut rx: mpsc::Receiver<Completion>) {
+/// Writes successful completions in batches: each statement records as many as have piled up meanwhile. A
+/// failed write (a pool time-out under load, a dropped connection) is retried with back-off while the jobs'
+/// leases last: dropping it would make a finished job wait out its lease and run again.
+async fn complete(queue: Queue, mut rx: mpsc::Receiver<Completion>, lease: Duration) {
     const MAX_BATCH: usize = 1024;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let pairs: Vec<(JobId, i64)> = batch.iter().map(|(id, fence, _)| (*id, *fence)).collect();
-        match queue.complete_many(&pairs).await {
-            Ok(accepted) => {
-                for (id, _, tx) in batch.drain(..) {
-                    let _ = tx.send(accepted.contains(&id));
+        let give_up = tokio::time::Instant::now() + lease / 2;
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            match queue.complete_many(&pairs).await {
+                Ok(accepted) => {
+                    for (id, _, tx) in batch.drain(..) {
+                        let _ = tx.send(accepted.contains(&id));
+                    }
+                    break;
                 }
-            }
-            Err(e) => {
-                // The leases will expire and the jobs run again: at least once, never lost.
-                tracing::error!(error = %e, jobs = batch.len(), "Could not record job completions.");
-                batch.clear();
+                Err(e) if tokio::time::Instant::now() + backoff < give_up => {
+                    tracing::warn!(error = %e, jobs = batch.len(), "Could not record job completions; retrying.");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => {
+                    // The leases will expire and the jobs run again: at least once, never lost.
+                    tracing::error!(error = %e, jobs = batch.len(), "Could not record job completions.");
+                    batch.clear();
+                    break;
+                }
             }
         }
     }
