@@ -15,7 +15,7 @@ use crate::{
     escalation::EngineConfig,
     http::ingest::IngestState,
     http::{self, AppState},
-    ingest::sns::SnsVerifier,
+    ingest::{rate_limit::RateLimit, sns::SnsVerifier},
     jobs::{self, JobContext},
     notify::{LogNotifier, NoDirectory, Notifier, SkipNotifier},
     store::Store,
@@ -40,9 +40,12 @@ pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Store> {
 pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url()?;
     args.workers.validate()?;
+    // Every setting is checked before the database is opened (and migrated): a bad value changes nothing.
+    let rate = args.ingest.rate_limit()?;
+    let verifier = SnsVerifier::from_args(&args.ingest.sns)?;
     let store = open_store(db).await?;
     let queue = Queue::new(store.database().clone());
-    let ingest = ingest_state(&args.ingest, &store, &queue)?;
+    let ingest = ingest_state(&args.ingest, verifier, rate, &store, &queue);
     let state = AppState {
         store: store.clone(),
         public_url: Arc::from(public_url.as_str()),
@@ -92,8 +95,13 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
 
 /// Ingest's state from its settings: the SNS verifier, the rate limit and the group-commit writers (one on
 /// SQLite, which has one writer at a time anyway; a few on PostgreSQL).
-fn ingest_state(args: &IngestArgs, store: &Store, queue: &Queue) -> anyhow::Result<IngestState> {
-    let verifier = SnsVerifier::from_args(&args.sns)?;
+fn ingest_state(
+    args: &IngestArgs,
+    verifier: SnsVerifier,
+    rate: RateLimit,
+    store: &Store,
+    queue: &Queue,
+) -> IngestState {
     if !args.sns.sns_verify_signatures {
         tracing::warn!(
             "SNS signature checks are OFF (KLAXON_SNS_VERIFY_SIGNATURES=false): anyone who knows an endpoint's \
@@ -112,12 +120,7 @@ fn ingest_state(args: &IngestArgs, store: &Store, queue: &Queue) -> anyhow::Resu
             ..BatchSettings::default()
         },
     );
-    Ok(IngestState::new(
-        verifier,
-        args.sns.sns_verify_signatures,
-        args.rate_limit()?,
-        batcher,
-    ))
+    IngestState::new(verifier, args.sns.sns_verify_signatures, rate, batcher)
 }
 
 /// Where notifications go while Slack is not configured: the notification log when one is set, else nowhere
