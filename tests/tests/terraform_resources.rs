@@ -225,9 +225,9 @@ fn invalid_configs_fail_at_plan_with_the_attribute_path() {
     ];
     for (steps, message) in cases {
         tf.write(&stack(steps, "[]", ""));
-        let out = tf.run(&["plan", "-no-color"]);
+        let out = tf.run(&["apply", "-auto-approve", "-no-color"]);
         let text = klaxon_tests::terraform::text(&out);
-        assert!(!out.status.success(), "plan must fail for {steps}");
+        assert!(!out.status.success(), "apply must fail at its plan for {steps}");
         assert!(text.contains(message), "message {message:?} in:\n{text}");
         // Terraform maps the attribute path onto the configuration and quotes the line.
         assert!(
@@ -239,7 +239,7 @@ fn invalid_configs_fail_at_plan_with_the_attribute_path() {
         "{HEADER}\nresource \"klaxon_team\" \"x\" {{\n  name = \"x\"\n  slack_channel = \"#general\"\n  members = [\"U0AAAAAAA\", \"bob\"]\n}}\n"
     );
     tf.write(&bad_team);
-    let out = tf.run(&["plan", "-no-color"]);
+    let out = tf.run(&["apply", "-auto-approve", "-no-color"]);
     let text = klaxon_tests::terraform::text(&out);
     assert!(!out.status.success());
     assert!(
@@ -250,12 +250,12 @@ fn invalid_configs_fail_at_plan_with_the_attribute_path() {
         "{HEADER}\nresource \"klaxon_endpoint\" \"x\" {{\n  team_id = \"team_x\"\n  name = \"x\"\n  allowed_topic_arns = [\"arn:aws:sqs:eu-west-1:123456789012:q\"]\n  notification_grouping_minutes = 5000\n}}\n"
     );
     tf.write(&bad_endpoint);
-    let text = klaxon_tests::terraform::text(&tf.run(&["plan", "-no-color"]));
+    let text = klaxon_tests::terraform::text(&tf.run(&["apply", "-auto-approve", "-no-color"]));
     assert!(
         text.contains("is not an SNS topic ARN") && text.contains("between 0 and 1440"),
         "{text}"
     );
-    // Nothing was created by any of them.
+    // Nothing was created by any of them: apply stopped at its plan, before the valid team was created.
     let rt = rt();
     assert!(
         rt.block_on(api.list_teams(&TeamQuery::default()))

@@ -60,6 +60,25 @@ impl Dialect {
     }
 }
 
+/// `sql_tree!(dialect, "name")`: the text of `sql/<dialect>/<name>.sql` under the *calling* crate's manifest
+/// directory, for the given [`Dialect`]. Both twins are embedded, so a query missing from one tree fails the
+/// build. Every crate that owns SQL files (the queue, the server) reads them through this one macro.
+#[macro_export]
+macro_rules! sql_tree {
+    ($dialect:expr, $name:literal) => {
+        $crate::Dialect::pick(
+            $dialect,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $name, ".sql")),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/sql/postgres/",
+                $name,
+                ".sql"
+            )),
+        )
+    };
+}
+
 /// Errors of connecting and migrating.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

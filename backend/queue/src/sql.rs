@@ -5,15 +5,7 @@
 /// `sql!(dialect, "name")`: the text of `sql/<dialect>/<name>.sql` for the given [`klaxon_db::Dialect`].
 macro_rules! sql {
     ($dialect:expr, $name:literal) => {
-        $dialect.pick(
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $name, ".sql")),
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/sql/postgres/",
-                $name,
-                ".sql"
-            )),
-        )
+        klaxon_db::sql_tree!($dialect, $name)
     };
 }
 

@@ -5,20 +5,15 @@ use klaxon_db::Database;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
 use super::{AlertError, AlertKind, AlertStatus, StoredAlert};
-use crate::escalation::Position;
+use crate::{
+    escalation::Position,
+    store::{into_page, page_bounds},
+};
 
 /// The SQL text of a query for `db`'s dialect: `alert_sql!(db, "alert_get")`.
 macro_rules! alert_sql {
     ($db:expr, $name:literal) => {
-        $db.dialect.pick(
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $name, ".sql")),
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/sql/postgres/",
-                $name,
-                ".sql"
-            )),
-        )
+        klaxon_db::sql_tree!($db.dialect, $name)
     };
 }
 pub(super) use alert_sql;
@@ -51,22 +46,16 @@ pub(super) async fn list(
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<klaxon_api::Page<StoredAlert>, AlertError> {
+    let (after, fetch) = page_bounds(cursor, limit);
     let rows = sqlx::query(alert_sql!(db, "alert_list"))
         .bind(account)
         .bind(status.map(AlertStatus::as_str))
-        .bind(cursor.unwrap_or_default())
-        .bind(i64::from(limit) + 1)
+        .bind(after)
+        .bind(fetch)
         .fetch_all(&db.pool)
         .await?;
-    let mut items = rows.iter().map(flatten).collect::<Result<Vec<_>, _>>()?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|a| a.id.clone())
-    } else {
-        None
-    };
-    Ok(klaxon_api::Page { items, next_cursor })
+    let items = rows.iter().map(flatten).collect::<Result<Vec<_>, _>>()?;
+    Ok(into_page(items, limit, |a| &a.id))
 }
 
 /// Runs an alert-returning statement on `conn` and reads the row, if any.

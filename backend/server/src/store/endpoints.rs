@@ -4,7 +4,9 @@
 use klaxon_api::{Endpoint, EndpointInput, Page};
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, conflict_on, into_page, new_id, new_secret, now_ms, page_bounds, sql};
+use super::{
+    Store, StoreError, conflict_on, deleted, into_page, new_id, new_secret, now_ms, page_bounds, sql,
+};
 
 const DUPLICATE: &str = "an endpoint with this name already exists in the team";
 const IN_USE: &str = "the endpoint is still referenced";
@@ -169,11 +171,7 @@ impl Store {
             .execute(&self.db.pool)
             .await
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        deleted(&done)
     }
 
     /// The endpoint an ingest token opens, with its account.

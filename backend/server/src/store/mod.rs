@@ -20,15 +20,7 @@ pub use ingest::SubscriptionStatus;
 /// The SQL text of a query for the store's dialect: `sql!(self, "team_get")`.
 macro_rules! sql {
     ($store:expr, $name:literal) => {
-        $store.db.dialect.pick(
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $name, ".sql")),
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/sql/postgres/",
-                $name,
-                ".sql"
-            )),
-        )
+        klaxon_db::sql_tree!($store.db.dialect, $name)
     };
 }
 pub(crate) use sql;
@@ -156,6 +148,15 @@ pub(crate) fn conflict_on(
         }
     }
     StoreError::Db(err)
+}
+
+/// A delete that removed nothing found nothing: `NotFound`.
+pub(crate) fn deleted(done: &sqlx::any::AnyQueryResult) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Page bounds: the cursor (exclusive lower bound of ids) and the limit, plus one row to know whether a next

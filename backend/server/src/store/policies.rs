@@ -3,7 +3,7 @@
 use klaxon_api::{EscalationPolicy, EscalationPolicyInput, Page};
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, conflict_on, into_page, new_id, now_ms, page_bounds, sql};
+use super::{Store, StoreError, conflict_on, deleted, into_page, new_id, now_ms, page_bounds, sql};
 
 const DUPLICATE: &str = "a policy with this name already exists in the team";
 const IN_USE: &str = "endpoints still use this policy; point them elsewhere or delete them first";
@@ -103,11 +103,7 @@ impl Store {
             .execute(&self.db.pool)
             .await
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        deleted(&done)
     }
 
     /// Fails with an `Invalid` on `team_id` unless the team exists in the account.

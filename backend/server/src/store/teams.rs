@@ -3,7 +3,7 @@
 use klaxon_api::{Page, Team, TeamInput};
 use sqlx::{Row, any::AnyRow};
 
-use super::{Store, StoreError, conflict_on, into_page, new_id, now_ms, page_bounds, sql};
+use super::{Store, StoreError, conflict_on, deleted, into_page, new_id, now_ms, page_bounds, sql};
 
 const DUPLICATE: &str = "a team with this name already exists in the account";
 const IN_USE: &str = "the team still has escalation policies or endpoints; delete them first";
@@ -83,11 +83,7 @@ impl Store {
             .execute(&self.db.pool)
             .await
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        deleted(&done)
     }
 }
 
