@@ -14,10 +14,20 @@ use std::{
 };
 
 /// The workspace root.
+///
+/// Taken from `CARGO_MANIFEST_DIR` at run time (cargo and nextest set it for every test) before the value
+/// compiled in: a test binary reused from another checkout sharing the target dir (as
+/// `shared/scripts/fresh-clone-test` does) would otherwise look in that checkout, which may be gone.
 pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ lives in the workspace root")
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+        manifest
+            .parent()
+            .expect("tests/ lives in the workspace root")
+            .to_owned()
+    })
 }
 
 /// The path of a workspace binary, built (debug) on first use in this process.
