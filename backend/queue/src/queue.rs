@@ -199,6 +199,25 @@ impl Queue {
         Ok(done.rows_affected())
     }
 
+    /// [`Queue::cancel_partition_in`] for many partitions in one statement (e.g. the timers of every alert a
+    /// batch of recoveries closed). Returns how many jobs were cancelled.
+    pub async fn cancel_partitions_in(
+        &self,
+        conn: &mut AnyConnection,
+        partitions: &[String],
+        kind_prefix: &str,
+    ) -> Result<u64, Error> {
+        if partitions.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(sql!(self.dialect(), "cancel_partitions"))
+            .bind(serde_json::to_string(partitions)?)
+            .bind(kind_prefix)
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// One job, if it exists.
     pub async fn get(&self, id: JobId) -> Result<Option<JobInfo>, Error> {
         let row = sqlx::query(sql!(self.dialect(), "get"))

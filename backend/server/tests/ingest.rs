@@ -500,6 +500,59 @@ async fn subscription_messages_are_recorded(db: Database) {
     );
 }
 
+/// Deliveries arriving together are stored in one batch: events of one key still make one alert, one SNS
+/// message delivered many times at once is stored once, and deleting the endpoint closes its URL at once
+/// (the token cache forgets it).
+async fn concurrent_deliveries_group_dedup_and_see_deletes(db: Database) {
+    let app = app(db).await;
+    let url = app.endpoint(json!({})).await;
+    let sns = fixture("sns-signed-test/notification-v1-nosubject.json");
+    let mut calls = Vec::new();
+    for i in 0..50 {
+        let body = match i % 5 {
+            0 | 1 => r#"{"title": "same", "key": "same"}"#.to_owned(),
+            2 => sns.clone(),
+            _ => format!(r#"{{"title": "unique {i}", "key": "u{i}"}}"#),
+        };
+        let headers = if i % 5 == 2 { vec![SNS] } else { vec![JSON] };
+        let (app, url) = (&app, &url);
+        calls.push(async move { app.post(url, &headers, &body).await });
+    }
+    let answers = futures::future::join_all(calls).await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for (s, v, _) in &answers {
+        assert_eq!(*s, StatusCode::OK, "{v}");
+        *statuses
+            .entry(v["status"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(statuses["stored"], 41, "{statuses:?}");
+    assert_eq!(statuses["duplicate"], 9, "{statuses:?}");
+    let alerts = app.alerts().await;
+    assert_eq!(alerts.len(), 1 + 1 + 20, "{alerts:#?}");
+    let same: Vec<_> = alerts.iter().filter(|a| a["title"] == "same").collect();
+    assert_eq!(same.len(), 1);
+    assert_eq!(same[0]["count"], 20);
+
+    let ep = app
+        .store
+        .endpoint_by_token(url.trim_start_matches("/ingest/"))
+        .await
+        .unwrap()
+        .unwrap();
+    let (s, _, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/endpoints/{}", ep.endpoint.id),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v, _) = app.post(&url, &[JSON], r#"{"title": "late"}"#).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+}
+
 dual_test!(
     webhooks_group_and_resolve,
     payload_fixtures_become_alerts,
@@ -507,4 +560,5 @@ dual_test!(
     refusals_answer_their_status_and_store_nothing,
     rate_limited_endpoints_get_429_with_retry_after,
     subscription_messages_are_recorded,
+    concurrent_deliveries_group_dedup_and_see_deletes,
 );

@@ -129,7 +129,7 @@ async fn writer(store: Store, queue: Queue, rx: Arc<Mutex<mpsc::Receiver<Pending
 async fn commit(store: &Store, queue: &Queue, mut batch: Vec<Pending>) {
     batch.sort_by(|a, b| sort_key(&a.submission).cmp(&sort_key(&b.submission)));
     let now = queue.now_ms();
-    tracing::debug!(submissions = batch.len(), "Storing an ingest batch.");
+    let started = std::time::Instant::now();
     // The fast path stores the whole batch in one transaction without savepoints (two more statements per
     // submission on a path bound by statement round trips). If anything fails, the batch is rolled back and
     // each submission is stored alone, so one bad submission fails only itself.
@@ -149,6 +149,11 @@ async fn commit(store: &Store, queue: &Queue, mut batch: Vec<Pending>) {
         }
         Err(e) => vec![Err(e)],
     };
+    tracing::debug!(
+        submissions = batch.len(),
+        elapsed_us = started.elapsed().as_micros(),
+        "Stored an ingest batch."
+    );
     let created = results.iter().any(|r| {
         matches!(r, Ok(Outcome::Stored(done)) if done.iter().any(|d| d.action == IngestAction::Created && d.alert.kind == AlertKind::Alert))
     });
@@ -163,7 +168,8 @@ async fn commit(store: &Store, queue: &Queue, mut batch: Vec<Pending>) {
     }
 }
 
-/// Stores submissions in one transaction; all or nothing.
+/// Stores submissions in one transaction; all or nothing. The statements are per batch, not per event:
+/// the SNS message ids in one, then every event of the batch through [`ingest_in`].
 async fn store_batch(
     store: &Store,
     queue: &Queue,
@@ -171,36 +177,48 @@ async fn store_batch(
     now: i64,
 ) -> Result<Vec<Outcome>, AlertError> {
     let mut tx = store.database().pool.begin().await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut first = true;
-    for p in batch {
-        outcomes.push(store_one(&mut tx, store, queue, &p.submission, now, &mut first).await?);
-    }
+    let messages: Vec<(&str, &str)> = batch
+        .iter()
+        .filter_map(|p| {
+            let s = &p.submission;
+            s.dedup_id
+                .as_deref()
+                .map(|id| (s.endpoint.endpoint.id.as_str(), id))
+        })
+        .collect();
+    let mut new_messages = store.remember_messages_in(&mut tx, &messages, now).await?;
+    // A submission is stored unless its message id was stored before (or earlier in this batch).
+    let fresh: Vec<bool> = batch
+        .iter()
+        .map(|p| {
+            let s = &p.submission;
+            s.dedup_id
+                .as_ref()
+                .is_none_or(|id| new_messages.remove(&(s.endpoint.endpoint.id.clone(), id.clone())))
+        })
+        .collect();
+    let events: Vec<(&IngestEndpoint, &Event)> = batch
+        .iter()
+        .zip(&fresh)
+        .filter(|(_, fresh)| **fresh)
+        .flat_map(|(p, _)| {
+            let endpoint = p.submission.endpoint.as_ref();
+            p.submission.events.iter().map(move |e| (endpoint, e))
+        })
+        .collect();
+    let mut done = ingest_in(&mut tx, store, queue, &events, now).await?.into_iter();
     tx.commit().await?;
-    Ok(outcomes)
-}
-
-async fn store_one(
-    conn: &mut sqlx::AnyConnection,
-    store: &Store,
-    queue: &Queue,
-    s: &Submission,
-    now: i64,
-    first: &mut bool,
-) -> Result<Outcome, AlertError> {
-    if let Some(id) = &s.dedup_id
-        && !store
-            .remember_message_in(conn, &s.endpoint.endpoint.id, id, now)
-            .await?
-    {
-        return Ok(Outcome::Duplicate);
-    }
-    let mut done = Vec::with_capacity(s.events.len());
-    for event in &s.events {
-        done.push(ingest_in(conn, store, queue, &s.endpoint, event, now, *first).await?);
-        *first = false;
-    }
-    Ok(Outcome::Stored(done))
+    Ok(batch
+        .iter()
+        .zip(fresh)
+        .map(|(p, fresh)| {
+            if fresh {
+                Outcome::Stored(done.by_ref().take(p.submission.events.len()).collect())
+            } else {
+                Outcome::Duplicate
+            }
+        })
+        .collect())
 }
 
 fn sort_key(s: &Submission) -> (&str, &str) {

@@ -1,11 +1,14 @@
-//! Ingesting one normalised event: group it into an open alert, let it resolve one, or open a new alert or
+//! Ingesting normalised events: each groups into an open alert, resolves one, or opens a new alert or
 //! notification, all in one transaction. A new alert's first escalation step is enqueued in that same
-//! transaction, so an alert never exists without its timer.
+//! transaction, so an alert never exists without its timer. The decisions are `alerts::grouping`'s; this
+//! file reads what they need and writes what they decided.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use klaxon_queue::Queue;
 use sqlx::Row;
 
-use super::{AlertError, AlertKind, AlertStatus, Details, StoredAlert, db, partition};
+use super::{AlertError, AlertKind, StoredAlert, db, grouping, partition};
 use crate::{
     escalation::{Policy, Position},
     event::{Event, EventKind, EventStatus},
@@ -51,138 +54,140 @@ pub async fn ingest(
     now_ms: i64,
 ) -> Result<Ingested, AlertError> {
     let mut tx = store.database().pool.begin().await?;
-    let done = ingest_in(&mut tx, store, queue, endpoint, event, now_ms, true).await?;
+    let mut done = ingest_in(&mut tx, store, queue, &[(endpoint, event)], now_ms).await?;
     tx.commit().await?;
+    let done = done.pop().ok_or(AlertError::NotFound)?;
     if done.action == IngestAction::Created && done.alert.kind == AlertKind::Alert {
         queue.notify();
     }
     Ok(done)
 }
 
-/// [`ingest`] inside the caller's transaction, so a batch of events costs one commit (see `alerts::batch`).
-/// The caller commits, then wakes the workers when an alert was created. `first` says this is the
-/// transaction's first write: on SQLite only that one needs to take the write lock (the transaction holds it
-/// from then on); on PostgreSQL every event takes its group key's lock.
+/// [`ingest`] of many events (each with the endpoint that received it), in order, inside the caller's
+/// transaction, in a fixed number of statements whatever their count (see `alerts::grouping`), so a burst
+/// costs a few round trips and one commit (see `alerts::batch`). The caller commits, then wakes the workers
+/// when an alert was created. Must be the transaction's first alert write.
 pub(super) async fn ingest_in(
     tx: &mut sqlx::AnyConnection,
     store: &Store,
     queue: &Queue,
-    endpoint: &IngestEndpoint,
-    event: &Event,
+    events: &[(&IngestEndpoint, &Event)],
     now_ms: i64,
-    first: bool,
-) -> Result<Ingested, AlertError> {
+) -> Result<Vec<Ingested>, AlertError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     let db = store.database();
-    let ep = &endpoint.endpoint;
-    // First statement: serialises events of this group key (and on SQLite takes the write lock up front).
-    if first || db.dialect == klaxon_db::Dialect::Postgres {
-        sqlx::query(db::alert_sql!(db, "alert_group_lock"))
-            .bind(&ep.id)
-            .bind(&event.group_key)
+    // First: serialise events of these group keys with any other replica's (on SQLite: take the write lock).
+    let locks: BTreeSet<String> = events
+        .iter()
+        .map(|(ep, ev)| format!("{}/{}", ep.endpoint.id, ev.group_key))
+        .collect();
+    sqlx::query(db::alert_sql!(db, "alert_group_lock_many"))
+        .bind(serde_json::to_string(&locks)?)
+        .execute(&mut *tx)
+        .await?;
+
+    // The policies new alerts may escalate by.
+    let mut policies = HashMap::new();
+    for (ep, ev) in events {
+        if let Some(id) = &ep.endpoint.escalation_policy_id
+            && ev.status == EventStatus::Firing
+            && ev.kind == EventKind::Alert
+            && !policies.contains_key(id)
+        {
+            let policy = policy_in(tx, store, &ep.account_id, id).await?;
+            policies.insert(id.clone(), policy);
+        }
+    }
+
+    // Every stored alert the events could touch, in one read.
+    let mut keys = BTreeMap::new();
+    for (ep, ev) in events {
+        let since = now_ms
+            .saturating_sub(i64::from(ep.endpoint.notification_grouping_minutes).saturating_mul(60_000));
+        keys.entry((ep.endpoint.id.as_str(), ev.group_key.as_str()))
+            .or_insert(since);
+    }
+    let keys: Vec<_> = keys
+        .into_iter()
+        .map(|((e, k), n)| serde_json::json!({ "e": e, "k": k, "n": n }))
+        .collect();
+    let rows = sqlx::query(db::alert_sql!(db, "alert_group_candidates"))
+        .bind(serde_json::Value::Array(keys).to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+    let known = rows.iter().map(db::flatten).collect::<Result<Vec<_>, _>>()?;
+
+    let plan = grouping::plan(events, known, &policies, now_ms, || {
+        format!("alert_{}", uuid::Uuid::now_v7().simple())
+    });
+
+    if !plan.inserts.is_empty() {
+        let rows = plan
+            .inserts
+            .iter()
+            .map(insert_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(db::alert_sql!(db, "alert_insert_many"))
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(now_ms)
             .execute(&mut *tx)
             .await?;
     }
-
-    if event.status == EventStatus::Resolved {
-        let rows = sqlx::query(db::alert_sql!(db, "alert_resolve"))
-            .bind(&ep.id)
-            .bind(&event.group_key)
+    if !plan.changes.is_empty() {
+        let rows: Vec<_> = plan
+            .changes
+            .iter()
+            .map(|c| serde_json::json!({ "id": c.id, "added": c.added, "close": i64::from(c.close) }))
+            .collect();
+        sqlx::query(db::alert_sql!(db, "alert_change_many"))
+            .bind(serde_json::Value::Array(rows).to_string())
             .bind(now_ms)
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await?;
-        let closed = rows.iter().map(db::flatten).collect::<Result<Vec<_>, _>>()?;
-        for alert in &closed {
-            queue
-                .cancel_partition_in(tx, &partition(&alert.id), EscalateJob::KIND_PREFIX)
-                .await?;
-        }
-        if let Some(alert) = closed.into_iter().next_back() {
-            return Ok(Ingested {
-                action: IngestAction::Resolved,
-                alert,
-            });
-        }
     }
+    if !plan.closed.is_empty() {
+        let partitions: Vec<String> = plan.closed.iter().map(|id| partition(id)).collect();
+        queue
+            .cancel_partitions_in(tx, &partitions, EscalateJob::KIND_PREFIX)
+            .await?;
+    }
+    if !plan.escalate.is_empty() {
+        let timers = plan
+            .escalate
+            .iter()
+            .map(|a| EscalateJob::timer(&a.account_id, &a.id, Position::START, now_ms))
+            .collect::<Result<Vec<_>, _>>()?;
+        queue.enqueue_many_in(tx, &timers).await?;
+    }
+    Ok(plan.results)
+}
 
-    let kind = match (event.status, event.kind) {
-        (EventStatus::Firing, EventKind::Alert) => AlertKind::Alert,
-        _ => AlertKind::Notification,
-    };
-    let window = match kind {
-        AlertKind::Alert => ep.alert_grouping_minutes,
-        AlertKind::Notification => ep.notification_grouping_minutes,
-    };
-    let since = now_ms.saturating_sub(i64::from(window).saturating_mul(60_000));
-    let group = db::fetch_alert(
-        tx,
-        sqlx::query(db::alert_sql!(db, "alert_find_group"))
-            .bind(&ep.id)
-            .bind(&event.group_key)
-            .bind(kind.as_str())
-            .bind(since),
-    )
-    .await?;
-    if let Some(found) = group {
-        let alert = db::fetch_alert(
-            tx,
-            sqlx::query(db::alert_sql!(db, "alert_bump"))
-                .bind(&found.id)
-                .bind(now_ms),
-        )
-        .await?
-        .ok_or(AlertError::NotFound)?;
-        return Ok(Ingested {
-            action: IngestAction::Grouped,
-            alert,
-        });
-    }
-
-    let policy = match (&ep.escalation_policy_id, kind) {
-        (Some(policy_id), AlertKind::Alert) => policy_in(tx, store, &endpoint.account_id, policy_id).await?,
-        _ => Policy::default_chain(),
-    };
-    let id = format!("alert_{}", uuid::Uuid::now_v7().simple());
-    let (status, closed_at, next_at) = match kind {
-        AlertKind::Alert => (AlertStatus::Open, None, Some(now_ms)),
-        AlertKind::Notification => (AlertStatus::Closed, Some(now_ms), None),
-    };
-    let details = Details {
-        account: event.account.clone(),
-        region: event.region.clone(),
-        resource: event.resource.clone(),
-        link: event.link.clone(),
-    };
-    let alert = db::fetch_alert(
-        tx,
-        sqlx::query(db::alert_sql!(db, "alert_insert"))
-            .bind(&id)
-            .bind(&endpoint.account_id)
-            .bind(&ep.id)
-            .bind(&ep.team_id)
-            .bind(serde_json::to_string(&policy)?)
-            .bind(&event.group_key)
-            .bind(kind.as_str())
-            .bind(status.as_str())
-            .bind(&event.title)
-            .bind(&event.text)
-            .bind(severity_name(event))
-            .bind(&event.source)
-            .bind(serde_json::to_string(&event.fields)?)
-            .bind(serde_json::to_string(&details)?)
-            .bind(now_ms)
-            .bind(closed_at)
-            .bind(next_at),
-    )
-    .await?
-    .ok_or(AlertError::NotFound)?;
-    if kind == AlertKind::Alert {
-        let timer = EscalateJob::timer(&endpoint.account_id, &id, Position::START, now_ms)?;
-        queue.enqueue_in(tx, timer).await?;
-    }
-    Ok(Ingested {
-        action: IngestAction::Created,
-        alert,
-    })
+/// A new alert as `alert_insert_many` reads it.
+fn insert_row(a: &StoredAlert) -> Result<serde_json::Value, AlertError> {
+    Ok(serde_json::json!({
+        "id": a.id,
+        "account_id": a.account_id,
+        "endpoint_id": a.endpoint_id,
+        "team_id": a.team_id,
+        "policy": serde_json::to_string(&a.policy)?,
+        "group_key": a.group_key,
+        "kind": a.kind.as_str(),
+        "status": a.status.as_str(),
+        "title": a.title,
+        "text": a.text,
+        "severity": a.severity,
+        "source": a.source,
+        "fields": serde_json::to_string(&a.fields)?,
+        "details": serde_json::to_string(&a.details)?,
+        "event_count": a.count,
+        "first_seen_ms": a.first_seen_ms,
+        "last_seen_ms": a.last_seen_ms,
+        "closed_at_ms": a.closed_at_ms,
+        "auto_closed": i64::from(a.auto_closed),
+        "next_escalation_at_ms": a.next_escalation_at_ms,
+    }))
 }
 
 /// The policy an endpoint names, read on the transaction's connection (a second connection per event could
@@ -209,11 +214,4 @@ async fn policy_in(
         repeat: u32::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
         skip_inactive: row.try_get::<i64, _>(5)? != 0,
     })
-}
-
-fn severity_name(event: &Event) -> String {
-    serde_json::to_value(event.severity)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "error".to_owned())
 }

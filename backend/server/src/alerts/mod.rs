@@ -15,6 +15,7 @@ mod actions;
 pub mod batch;
 mod db;
 pub mod escalate;
+mod grouping;
 mod ingest;
 mod view;
 

@@ -107,7 +107,7 @@ async fn receive(
 ) -> Response {
     let ingest = &state.ingest;
     let endpoint = match state.store.endpoint_by_token(&token).await {
-        Ok(Some(e)) => Arc::new(e),
+        Ok(Some(e)) => e,
         Ok(None) => {
             ingest.metrics.unknown_endpoint();
             return AppError::NotFound.into_response();

@@ -1,6 +1,8 @@
 //! Endpoints. Each has a random ingest token, the secret part of its ingest URL; the URL itself is built at
 //! the HTTP edge from `KLAXON_PUBLIC_URL`, so moving the service does not rewrite stored rows.
 
+use std::{sync::Arc, time::Instant};
+
 use klaxon_api::{Endpoint, EndpointInput, Page};
 use sqlx::{Row, any::AnyRow};
 
@@ -58,7 +60,7 @@ impl StoredEndpoint {
 }
 
 /// An endpoint found by its ingest token, with the account it belongs to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestEndpoint {
     /// The owning account.
     pub account_id: String,
@@ -157,7 +159,9 @@ impl Store {
             .bind(account)
             .bind(id)
             .fetch_optional(&self.db.pool)
-            .await
+            .await;
+        self.tokens.clear();
+        let row = row
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?
             .ok_or(StoreError::NotFound)?;
         flatten(&row, 0)
@@ -169,24 +173,33 @@ impl Store {
             .bind(account)
             .bind(id)
             .execute(&self.db.pool)
-            .await
-            .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
-        deleted(&done)
+            .await;
+        self.tokens.clear();
+        deleted(&done.map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?)
     }
 
-    /// The endpoint an ingest token opens, with its account.
-    pub async fn endpoint_by_token(&self, token: &str) -> Result<Option<IngestEndpoint>, StoreError> {
+    /// The endpoint an ingest token opens, with its account; answered from a cache of a few seconds (see
+    /// `token_cache`: this process's endpoint writes apply at once, another replica's within its TTL).
+    pub async fn endpoint_by_token(&self, token: &str) -> Result<Option<Arc<IngestEndpoint>>, StoreError> {
+        let now = Instant::now();
+        let generation = match self.tokens.get(token, now) {
+            Ok(found) => return Ok(found),
+            Err(generation) => generation,
+        };
         let row = sqlx::query(sql!(self, "endpoint_by_token"))
             .bind(token)
             .fetch_optional(&self.db.pool)
             .await?;
-        row.map(|r| {
-            Ok(IngestEndpoint {
-                account_id: r.try_get(0)?,
-                endpoint: flatten(&r, 1)?,
+        let found = row
+            .map(|r| {
+                Ok::<_, StoreError>(Arc::new(IngestEndpoint {
+                    account_id: r.try_get(0)?,
+                    endpoint: flatten(&r, 1)?,
+                }))
             })
-        })
-        .transpose()
+            .transpose()?;
+        self.tokens.put(token, found.clone(), generation, now);
+        Ok(found)
     }
 
     async fn require_policy_of_team(

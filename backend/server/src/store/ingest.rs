@@ -1,6 +1,8 @@
 //! What ingest remembers besides alerts: the SNS message ids an endpoint stored (so SNS retries are harmless)
 //! and the SNS subscriptions it confirmed or saw removed.
 
+use std::collections::{BTreeSet, HashSet};
+
 use sqlx::Row;
 
 use super::{Store, StoreError, now_ms, sql};
@@ -25,22 +27,29 @@ impl SubscriptionStatus {
 }
 
 impl Store {
-    /// Records that `endpoint_id` stored SNS message `message_id`, on the caller's transaction; `false` when
-    /// it was stored before (a retry, whose events must not be stored again).
-    pub async fn remember_message_in(
+    /// Records that endpoints stored SNS messages (`(endpoint id, message id)` pairs), on the caller's
+    /// transaction, in one statement. Returns the pairs that were new; a pair stored before is a retry, whose
+    /// events must not be stored again. A pair given twice is new once.
+    pub async fn remember_messages_in(
         &self,
         conn: &mut sqlx::AnyConnection,
-        endpoint_id: &str,
-        message_id: &str,
+        messages: &[(&str, &str)],
         now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(sql!(self, "ingest_message_insert"))
-            .bind(endpoint_id)
-            .bind(message_id)
+    ) -> Result<HashSet<(String, String)>, StoreError> {
+        if messages.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let distinct: BTreeSet<_> = messages.iter().collect();
+        let batch: Vec<_> = distinct
+            .into_iter()
+            .map(|(e, m)| serde_json::json!({ "e": e, "m": m }))
+            .collect();
+        let rows = sqlx::query(sql!(self, "ingest_message_insert_many"))
+            .bind(serde_json::Value::Array(batch).to_string())
             .bind(now_ms)
-            .execute(conn)
+            .fetch_all(conn)
             .await?;
-        Ok(done.rows_affected() == 1)
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// Records the state of an endpoint's subscription to a topic.

@@ -9,6 +9,9 @@ mod endpoints;
 mod ingest;
 mod policies;
 mod teams;
+mod token_cache;
+
+use std::sync::Arc;
 
 use klaxon_db::{Database, Migration, Migrator};
 use rand::RngCore;
@@ -81,12 +84,17 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    /// What ingest tokens open, briefly (see `token_cache`); shared by clones.
+    tokens: Arc<token_cache::TokenCache>,
 }
 
 impl Store {
     /// A store over an open database (migrated or not).
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            tokens: Arc::default(),
+        }
     }
 
     /// The database, for components that own tables of their own (the queue).

@@ -1,2 +1,0 @@
-INSERT INTO ingest_messages (endpoint_id, message_id, received_at_ms) VALUES (?, ?, ?)
-ON CONFLICT (endpoint_id, message_id) DO NOTHING
