@@ -1,14 +1,16 @@
 //! Timer benchmark (run by hand or a script, never by the tests).
 //!
-//! For each store: inserts N pending timers (due a day from now, four per partition, each with a dedup key, as
-//! escalation steps are), then moves the queue's clock so that all of them fall due within a short burst
+//! For each store: inserts N pending timers (due a day from now, each with a dedup key, `--per-partition K`
+//! consecutive ones sharing a partition: 1 by default, as escalation keeps them, one pending step per alert;
+//! more stresses ordered partitions, whose later jobs wait for the earlier ones to finish), then moves the queue's clock so that all of them fall due within a short burst
 //! window, runs a runner with no-op handlers and measures the firing lag (handler start minus `run_at`), then
 //! measures plain throughput (enqueue + run of due no-op jobs while the runner runs), and prints a table with
 //! the process's peak RSS (VmHWM).
 //!
 //! ```text
 //! cargo run --release -p klaxon-queue --example queue_bench -- \
-//!     [--count N] [--store sqlite|postgres|both] [--postgres-url URL] [--burst-secs S] [--workers W]
+//!     [--count N] [--store sqlite|postgres|both] [--postgres-url URL] [--burst-secs S] [--workers W] \
+//!     [--per-partition K]
 //! ```
 //! The PostgreSQL server comes from `--postgres-url`, else `KLAXON_BENCH_POSTGRES_URL`, else
 //! `KLAXON_TEST_POSTGRES_URL`; a fresh database is created on it and dropped afterwards.
@@ -75,6 +77,7 @@ struct Args {
     postgres_url: Option<String>,
     burst_secs: f64,
     workers: usize,
+    per_partition: usize,
 }
 
 fn args() -> Args {
@@ -86,6 +89,7 @@ fn args() -> Args {
             .ok(),
         burst_secs: 60.0,
         workers: 1024,
+        per_partition: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -97,6 +101,7 @@ fn args() -> Args {
             "--postgres-url" => a.postgres_url = Some(value),
             "--burst-secs" => a.burst_secs = value.parse().expect("--burst-secs S"),
             "--workers" => a.workers = value.parse().expect("--workers W"),
+            "--per-partition" => a.per_partition = value.parse::<usize>().expect("--per-partition K").max(1),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -180,6 +185,7 @@ async fn bench(store: &str, a: &Args) -> Row {
     let spread_ms = (a.burst_secs * 1000.0) as i64;
     let started = Instant::now();
     let chunk = 50_000;
+    let k = a.per_partition;
     for start in (0..n).step_by(chunk) {
         let jobs: Vec<NewJob> = (start..(start + chunk).min(n))
             .map(|i| {
@@ -187,8 +193,8 @@ async fn bench(store: &str, a: &Args) -> Row {
                 NewJob::new(&Tick { due })
                     .unwrap()
                     .run_at_ms(due)
-                    .partition(format!("alert:{}", i / 4))
-                    .dedup(format!("alert:{}:step:{}", i / 4, i % 4))
+                    .partition(format!("alert:{}", i / k))
+                    .dedup(format!("alert:{}:step:{}", i / k, i % k))
             })
             .collect();
         queue.enqueue_many(&jobs).await.unwrap();
@@ -247,7 +253,7 @@ async fn bench(store: &str, a: &Args) -> Row {
 
     db.pool.close().await;
     if let Some((admin, name)) = admin {
-        sqlx::query(&format!("DROP DATABASE {name}"))
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&admin.pool)
             .await
             .unwrap();
@@ -278,8 +284,8 @@ async fn main() {
         rows.push(bench(store, &a).await);
     }
     println!(
-        "\ntimers due within a {:.0} s burst; {} workers; targets: lag p99 < 1000 ms, peak RSS < 300 MB",
-        a.burst_secs, a.workers
+        "\ntimers due within a {:.0} s burst, {} per partition; {} workers; targets: lag p99 < 1000 ms, peak RSS < 300 MB",
+        a.burst_secs, a.per_partition, a.workers
     );
     println!(
         "{:<9} {:>9} {:>9} {:>11} {:>9} {:>9} {:>9} {:>10} {:>12} {:>9}",

@@ -173,6 +173,8 @@ pub struct ClaimedJob {
     pub fence: i64,
     /// When the job was due (Unix milliseconds).
     pub run_at_ms: i64,
+    /// Its place in its partition (Unix milliseconds): the due time it was enqueued with.
+    pub order_at_ms: i64,
 }
 
 impl ClaimedJob {

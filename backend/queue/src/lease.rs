@@ -13,22 +13,25 @@ impl Queue {
     /// a partitioned job is skipped while another job of its partition runs or an earlier one is ready.
     pub async fn claim(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<ClaimedJob>, Error> {
         let now = self.now_ms();
-        self.claim_at(owner, limit, lease, now).await
+        self.claim_at(owner, limit, lease, now, i64::MIN).await
     }
 
-    /// [`Queue::claim`] as of `now_ms` (the runner reuses that instant to ask what is due next).
+    /// [`Queue::claim`] as of `now_ms` (the runner reuses that instant to ask what is due next), of jobs due
+    /// at `floor_ms` or later (see the runner's floor).
     pub(crate) async fn claim_at(
         &self,
         owner: &str,
         limit: u32,
         lease: Duration,
         now_ms: i64,
+        floor_ms: i64,
     ) -> Result<Vec<ClaimedJob>, Error> {
         let rows = sqlx::query(sql!(self.dialect(), "claim"))
             .bind(owner)
             .bind(now_ms.saturating_add(duration_ms(lease)))
             .bind(now_ms)
             .bind(i64::from(limit.max(1)))
+            .bind(floor_ms)
             .fetch_all(&self.db().pool)
             .await?;
         let mut jobs = rows.iter().map(sql::claimed).collect::<Result<Vec<_>, _>>()?;

@@ -1,7 +1,10 @@
 //! The queue: the calls that write and read jobs on behalf of callers (enqueue, cancel, list, retry, stats).
 //! Workers' calls (claim, complete, heartbeat, ...) live in `lease.rs`.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
+};
 
 use klaxon_db::{Database, Dialect};
 use sqlx::{AnyConnection, Row};
@@ -25,6 +28,9 @@ struct Inner {
     /// A counter bumped by every wake-up; runners wait for it to change, so a wake-up sent while a runner is
     /// busy claiming is not lost.
     wake: watch::Sender<u64>,
+    /// The earliest due time of a job this process made claimable since its runner last claimed (enqueued,
+    /// or unblocked by finishing the job before it in its partition): the runner's floor may not pass it.
+    floor_hint: AtomicI64,
 }
 
 impl Queue {
@@ -37,7 +43,12 @@ impl Queue {
     pub fn with_clock(db: Database, clock: Arc<dyn Clock>) -> Self {
         let (wake, _) = watch::channel(0);
         Self {
-            inner: Arc::new(Inner { db, clock, wake }),
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                wake,
+                floor_hint: AtomicI64::new(i64::MAX),
+            }),
         }
     }
 
@@ -71,6 +82,16 @@ impl Queue {
         self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// Says a job due at `due_ms` may have become claimable, so the runner's next claim starts no later.
+    pub(crate) fn lower_floor(&self, due_ms: i64) {
+        self.inner.floor_hint.fetch_min(due_ms, Ordering::SeqCst);
+    }
+
+    /// The earliest due time passed to [`Self::lower_floor`] since the last call (`i64::MAX`: none).
+    pub(crate) fn take_floor_hint(&self) -> i64 {
+        self.inner.floor_hint.swap(i64::MAX, Ordering::SeqCst)
+    }
+
     /// A receiver that changes whenever [`Queue::notify`] is called.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.inner.wake.subscribe()
@@ -95,6 +116,7 @@ impl Queue {
         let now = self.now_ms();
         let forever = job.forever_flag();
         let due = job.due_ms(now);
+        self.lower_floor(due);
         let row = sqlx::query(sql!(self.dialect(), "enqueue"))
             .bind(job.kind)
             .bind(job.payload)
@@ -134,6 +156,9 @@ impl Queue {
         let now = self.now_ms();
         let mut ids = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(Self::BATCH) {
+            if let Some(due) = chunk.iter().map(|j| j.due_ms(now)).min() {
+                self.lower_floor(due);
+            }
             let batch: Vec<serde_json::Value> = chunk
                 .iter()
                 .map(|j| {

@@ -186,6 +186,7 @@ async fn dispatch<C: Clone + Send + Sync + 'static>(
     let slots = Arc::new(Semaphore::new(settings.workers.max(1)));
     let mut wake = queue.subscribe();
     let mut tasks = JoinSet::new();
+    let mut floor = Floor::new(settings.poll_interval);
     loop {
         // Reap finished tasks so the set does not grow with every job ever run.
         while tasks.try_join_next().is_some() {}
@@ -199,9 +200,14 @@ async fn dispatch<C: Clone + Send + Sync + 'static>(
         // Mark wake-ups seen before claiming: one arriving during the claim makes the wait below return.
         wake.borrow_and_update();
         let now = queue.now_ms();
-        let wait = match queue.claim_at(&settings.owner, limit, settings.lease, now).await {
+        let from = floor.next(queue.take_floor_hint());
+        let res = queue
+            .claim_at(&settings.owner, limit, settings.lease, now, from)
+            .await;
+        let wait = match res {
             Ok(jobs) => {
                 let claimed = jobs.len();
+                floor.claimed(jobs.iter().map(|j| j.run_at_ms).min());
                 let mut first = Some(first);
                 for job in jobs {
                     let permit = match first.take() {
@@ -294,10 +300,62 @@ async fn run_job<C: Clone + Send + Sync + 'static>(
                 Err(e) => tracing::error!(error = %e, "Could not record job failure; its lease will expire."),
             },
         }
+        // Its partition's next job may be claimable now; let the next claim look back to it.
+        if job.partition.is_some() {
+            queue.lower_floor(job.order_at_ms);
+        }
         lock(&shared.inflight).remove(&job.id);
     }
     .instrument(span)
     .await;
+}
+
+/// Where the next claim starts its scan of due jobs.
+///
+/// On PostgreSQL every claimed job leaves a dead entry at the left edge of the due index until vacuum
+/// removes it, so a scan from the edge walks over every job claimed since the last vacuum: at a million
+/// timers that is tens of milliseconds per claim, and claims fell behind. The floor starts the scan near the
+/// jobs the last claim took instead. Jobs below it that can become claimable are brought in by hints: one
+/// this process enqueues or unblocks (by finishing the job before it in its partition) lowers the floor
+/// ([`Queue::lower_floor`]); one released or made claimable by another process, or whose hint was taken by
+/// a claim that ran before its transaction committed, is found by a full scan at least every poll interval.
+/// [`FLOOR_SLACK`] covers jobs enqueued due a little in the past. SQLite has no dead entries; the floor is
+/// harmless there.
+struct Floor {
+    /// The earliest due time of the last claimed batch.
+    last: i64,
+    every: Duration,
+    next_full: tokio::time::Instant,
+}
+
+/// How far before the last claimed batch a claim looks.
+const FLOOR_SLACK: Duration = Duration::from_secs(2);
+
+impl Floor {
+    fn new(every: Duration) -> Self {
+        Self {
+            last: i64::MIN,
+            every,
+            next_full: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The floor of the next claim, given the hints gathered since the last one.
+    fn next(&mut self, hint: i64) -> i64 {
+        let now = tokio::time::Instant::now();
+        if now >= self.next_full {
+            self.next_full = now + self.every;
+            return i64::MIN;
+        }
+        self.last.saturating_sub(duration_ms(FLOOR_SLACK)).min(hint)
+    }
+
+    /// Records the earliest due time of what a claim took (`None`: it took nothing, the floor stays).
+    fn claimed(&mut self, earliest: Option<i64>) {
+        if let Some(t) = earliest {
+            self.last = t;
+        }
+    }
 }
 
 /// The error and retry time of a retryable failure, or no retry time once attempts are used up.
@@ -326,7 +384,8 @@ async fn complete(queue: Queue, mut rx: mpsc::Receiver<Completion>, lease: Durat
         let give_up = tokio::time::Instant::now() + lease / 2;
         let mut backoff = Duration::from_millis(20);
         loop {
-            match queue.complete_many(&pairs).await {
+            let r = queue.complete_many(&pairs).await;
+            match r {
                 Ok(accepted) => {
                     for (id, _, tx) in batch.drain(..) {
                         let _ = tx.send(accepted.contains(&id));
@@ -361,19 +420,32 @@ async fn maintain<C: Clone + Send + Sync + 'static>(
         .max(Duration::from_millis(10));
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Leases are extended every third of a lease, not every tick: each extension writes (and locks) every
+    // row in flight, and completions of those rows wait for it.
+    let beat_every = (settings.lease / 3).max(every);
+    let mut next_beat = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = stop.cancelled() => return,
         }
-        // Only the claims still in flight: see `Queue::heartbeat`.
-        let claims: Vec<(JobId, i64)> = lock(&shared.inflight).values().map(|j| (j.id, j.fence)).collect();
-        if let Err(e) = queue.heartbeat(&claims, settings.lease).await {
-            tracing::warn!(error = %e, "Could not extend job leases.");
+        if tokio::time::Instant::now() >= next_beat {
+            next_beat = tokio::time::Instant::now() + beat_every;
+            // Only the claims still in flight: see `Queue::heartbeat`.
+            let claims: Vec<(JobId, i64)> =
+                lock(&shared.inflight).values().map(|j| (j.id, j.fence)).collect();
+            if let Err(e) = queue.heartbeat(&claims, settings.lease).await {
+                tracing::warn!(error = %e, "Could not extend job leases.");
+            }
         }
         match queue.reclaim_expired().await {
             Ok(0) => {}
-            Ok(n) => tracing::warn!(jobs = n, "Reclaimed jobs whose lease expired."),
+            Ok(n) => {
+                tracing::warn!(jobs = n, "Reclaimed jobs whose lease expired.");
+                // They keep their old due times: the next claim scans from the start.
+                queue.lower_floor(i64::MIN);
+                queue.notify();
+            }
             Err(e) => tracing::warn!(error = %e, "Could not reclaim expired leases."),
         }
     }

@@ -23,6 +23,7 @@ pub(crate) fn claimed(row: &AnyRow) -> Result<ClaimedJob, Error> {
         attempt: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
         fence: row.try_get("fence")?,
         run_at_ms: row.try_get("run_at")?,
+        order_at_ms: row.try_get("order_at")?,
     })
 }
 

@@ -1,5 +1,7 @@
 -- Marks jobs done, given as a JSON array of [id, fence] pairs; a pair whose fence is stale matches nothing.
 -- The dedup key is released unless the job asked to keep it forever.
+-- `state || ''` keeps the planner off queue_jobs_state: it would hash every 'running' entry of that index,
+-- dead ones included (every job ever claimed since the last vacuum), instead of finding the pairs by id.
 UPDATE queue_jobs AS q
 SET state = 'done',
     lease_owner = NULL,
@@ -11,5 +13,5 @@ FROM (
 ) AS c
 WHERE q.id = c.cid
   AND q.fence = c.cfence
-  AND q.state = 'running'
+  AND q.state || '' = 'running'
 RETURNING q.id

@@ -1,4 +1,5 @@
--- Claims up to ?4 due jobs for owner ?1 with lease expiry ?2 at time ?3, in one statement (SQLite has one
+-- Claims up to ?4 jobs due at ?3 and not before ?5 (the runner's floor, see runner.rs) for owner ?1 with
+-- lease expiry ?2, in one statement (SQLite has one
 -- writer, so the UPDATE is the lock). A partitioned job is taken only when no other job of its partition is
 -- running and none earlier in the partition is ready; the check is a seek on queue_jobs_partition.
 -- INDEXED BY: without statistics SQLite would rather walk every ready row by state and sort them.
@@ -14,6 +15,7 @@ WHERE id IN (
     FROM queue_jobs AS j INDEXED BY queue_jobs_due
     WHERE j.state = 'ready'
       AND j.run_at <= ?3
+      AND j.run_at >= ?5
       AND (j.partition_key IS NULL OR (
           NOT EXISTS (
               SELECT 1
@@ -34,4 +36,4 @@ WHERE id IN (
     ORDER BY j.run_at, j.id
     LIMIT ?4
 )
-RETURNING id, kind, payload, partition_key, attempts, fence, run_at
+RETURNING id, kind, payload, partition_key, attempts, fence, run_at, order_at

@@ -8,7 +8,35 @@ klaxon_db::dual_test!(
     dead_letters_block_nothing_and_retry,
     unknown_kind_and_panic_are_dead,
     graceful_shutdown_releases_leases,
+    jobs_due_before_the_last_claim_still_run,
 );
+
+/// The runner starts its scans near what it last claimed (its floor); jobs that become claimable below it
+/// must still run: ones enqueued through its own queue lower the floor at once, ones another process
+/// enqueued are found by the full scan it makes every poll interval.
+async fn jobs_due_before_the_last_claim_still_run(db: Database) {
+    let (queue, clock) = setup(db.clone()).await;
+    let other_process = Queue::with_clock(db, clock.clone());
+    let (ctx, _started) = ctx();
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    let first = queue.enqueue(noop()).await.unwrap().unwrap();
+    wait_state(&queue, first, JobState::Done, 1).await;
+    let hour = 3_600_000;
+    let there = other_process
+        .enqueue(noop().run_at_ms(T0 - hour))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_state(&queue, there, JobState::Done, 1).await;
+    let here = queue
+        .enqueue(noop().run_at_ms(T0 - 2 * hour))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_state(&queue, here, JobState::Done, 1).await;
+    token.cancel();
+    handle.await.unwrap();
+}
 
 async fn runners_overlap_partitions_but_not_within_one(db: Database) {
     let (queue, _) = setup(db).await;
