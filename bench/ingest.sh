@@ -116,12 +116,9 @@ klaxon_run() {
   echo "$name: $stored events stored (warm-up included)" >&2
 }
 klaxon_run klaxon-sqlite "sqlite://$work/bench.db"
-pg=$("$root/scripts/pg" start "$work/pg")
 # The benchmark's PostgreSQL keeps fsync on (scripts/pg turns it off for tests): durable means durable.
-for setting in "fsync = on" "synchronous_commit = on" "full_page_writes = on"; do
-  psql "$pg" -qc "ALTER SYSTEM SET $setting" >/dev/null
-done
-psql "$pg" -qc "SELECT pg_reload_conf();" >/dev/null
+pg=$(PG_DURABLE=1 "$root/scripts/pg" start "$work/pg")
+[ "$(psql "$pg" -Atc 'SHOW fsync')" = on ] || { echo "the benchmark's PostgreSQL must run with fsync on" >&2; exit 1; }
 psql "$pg" -qc "CREATE DATABASE bench;" >/dev/null
 klaxon_run klaxon-postgres "${pg%/postgres}/bench"
 
