@@ -101,6 +101,12 @@ fn delivery_key(alert_id: &str, pos: Position) -> String {
 }
 
 /// Phase 1: decides the step and records it as being delivered; `None` when the step no longer applies.
+///
+/// Most steps decide from the alert as read and record the decision with one conditional write, which
+/// applies only while the alert is still open, at this step, with no delivery begun: nothing that the
+/// decision read can have changed unless that write then matches nothing. A `next_member` step also reads and
+/// advances its team's rotation, shared by every alert of the team, so it locks the alert first and does
+/// all of it in one transaction.
 async fn begin(
     ctx: &JobContext,
     alert: &StoredAlert,
@@ -110,10 +116,27 @@ async fn begin(
     let Some(step) = alert.policy.step(pos) else {
         return Ok(None);
     };
-    // Directory calls (Slack) happen before the transaction, so no lock waits on the network.
+    // Directory calls (Slack) happen before any write, so no lock waits on the network.
     let roster = roster(ctx, alert, step.notify).await?;
     let db = ctx.store.database();
     let now = ctx.queue.now_ms();
+    if step.notify != Notify::NextMember {
+        let Some((notification, notified, _)) = decide(alert, pos, &roster, 0, key, now) else {
+            return Ok(None);
+        };
+        let done = sqlx::query(db::alert_sql!(db, "alert_esc_begin"))
+            .bind(&alert.id)
+            .bind(serde_json::to_string(&notification).map_err(AlertError::from)?)
+            .bind(serde_json::to_string(&notified).map_err(AlertError::from)?)
+            .bind(i64::from(pos.round))
+            .bind(i64::from(pos.step))
+            .bind(now)
+            .execute(&db.pool)
+            .await?;
+        // Acknowledged, closed, passed or taken by another attempt meanwhile.
+        return Ok((done.rows_affected() == 1).then_some(notification));
+    }
+
     let mut tx = db.pool.begin().await?;
     let claimed = db::fetch_alert(
         &mut tx,
@@ -127,27 +150,58 @@ async fn begin(
     let Some(alert) = claimed else {
         return Ok(None); // acknowledged, closed, passed or taken by another attempt meanwhile
     };
-    let rotation = if step.notify == Notify::NextMember {
-        sqlx::query(db::alert_sql!(db, "rotation_get"))
-            .bind(&alert.team_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<i64, _>(0))
-            .transpose()?
-            .map_or(0, |i| u64::try_from(i).unwrap_or(0))
-    } else {
-        0
+    let rotation = sqlx::query(db::alert_sql!(db, "rotation_get"))
+        .bind(&alert.team_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get::<i64, _>(0))
+        .transpose()?
+        .map_or(0, |i| u64::try_from(i).unwrap_or(0));
+    let Some((notification, notified, next_rotation)) = decide(&alert, pos, &roster, rotation, key, now)
+    else {
+        return Ok(None);
     };
-    let Some(decision) = escalation::decide(
+    let done = sqlx::query(db::alert_sql!(db, "alert_esc_begin"))
+        .bind(&alert.id)
+        .bind(serde_json::to_string(&notification).map_err(AlertError::from)?)
+        .bind(serde_json::to_string(&notified).map_err(AlertError::from)?)
+        .bind(i64::from(pos.round))
+        .bind(i64::from(pos.step))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Ok(None);
+    }
+    if let Some(next) = next_rotation {
+        sqlx::query(db::alert_sql!(db, "rotation_set"))
+            .bind(&alert.team_id)
+            .bind(i64::try_from(next).unwrap_or(0))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(notification))
+}
+
+/// The engine's decision for step `pos` as a notification, the members notified once it is sent, and the
+/// team's next rotation index; `None` when nobody is left to notify.
+fn decide(
+    alert: &StoredAlert,
+    pos: Position,
+    roster: &Roster,
+    rotation: u64,
+    key: String,
+    now: i64,
+) -> Option<(Notification, Vec<String>, Option<u64>)> {
+    let decision = escalation::decide(
         &alert.policy,
         pos,
-        &roster,
+        roster,
         &alert.notified,
         rotation,
         &mut rand::rng(),
-    ) else {
-        return Ok(None);
-    };
+    )?;
     let notification = Notification {
         key,
         account_id: alert.account_id.clone(),
@@ -164,21 +218,7 @@ async fn begin(
     };
     let mut notified = alert.notified.clone();
     notified.extend(decision.newly_notified);
-    sqlx::query(db::alert_sql!(db, "alert_esc_begin"))
-        .bind(&alert.id)
-        .bind(serde_json::to_string(&notification).map_err(AlertError::from)?)
-        .bind(serde_json::to_string(&notified).map_err(AlertError::from)?)
-        .execute(&mut *tx)
-        .await?;
-    if let Some(next) = decision.rotation {
-        sqlx::query(db::alert_sql!(db, "rotation_set"))
-            .bind(&alert.team_id)
-            .bind(i64::try_from(next).unwrap_or(0))
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(Some(notification))
+    Some((notification, notified, decision.rotation))
 }
 
 /// Phase 3: moves the alert past step `pos` and, while it is open, enqueues the next step's timer.
