@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use klaxon_db::{Database, Dialect, PoolSettings};
+use klaxon_db::{Database, PoolSettings};
 use klaxon_queue::{Queue, RunnerSettings};
 use tokio_util::sync::CancellationToken;
 
@@ -93,8 +93,7 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ingest's state from its settings: the SNS verifier, the rate limit and the group-commit writers (one on
-/// SQLite, which has one writer at a time anyway; a few on PostgreSQL).
+/// Ingest's state from its settings: the SNS verifier, the rate limit and the group-commit writer.
 fn ingest_state(
     args: &IngestArgs,
     verifier: SnsVerifier,
@@ -108,18 +107,7 @@ fn ingest_state(
              URL can post SNS messages to it. Only use this with a local AWS emulator."
         );
     }
-    let writers = match store.database().dialect {
-        Dialect::Sqlite => 1,
-        Dialect::Postgres => 4,
-    };
-    let batcher = Batcher::spawn(
-        store,
-        queue,
-        BatchSettings {
-            writers,
-            ..BatchSettings::default()
-        },
-    );
+    let batcher = Batcher::spawn(store, queue, BatchSettings::default());
     IngestState::new(verifier, args.sns.sns_verify_signatures, rate, batcher)
 }
 
