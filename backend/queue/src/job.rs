@@ -61,11 +61,13 @@ impl JobState {
 /// running that work twice (a second page, a second Slack message) cannot be undone, while a key kept too
 /// long shows up at once as a job that did not run. Callers who want coalescing ("one refresh pending at a
 /// time") ask for [`Dedup::UntilDone`]. Cancelling a pending job frees its key in both modes: the work never
-/// ran. The price of `Forever` is that its done rows are not removed by [`crate::Queue::purge_done`].
+/// ran. The price of `Forever` is that its done rows are not removed by [`crate::Queue::purge_done`], only by
+/// [`crate::Queue::purge_done_all`] (the runner's [`crate::RunnerSettings::retention`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dedup {
-    /// The key stays taken after the job is done: the key fires at most once, ever.
+    /// The key stays taken after the job is done: the key fires at most once, for as long as the done row is
+    /// kept (forever, unless a retention is set).
     #[default]
     Forever,
     /// The key is free again once the job is done (while ready, running or dead it is taken).

@@ -60,7 +60,7 @@ pub use handler::{BackgroundJob, JobError};
 pub use job::{ClaimedJob, Dedup, JobId, JobInfo, JobState, NewJob, Page, Stats};
 pub use queue::Queue;
 pub use retry::RetryPolicy;
-pub use runner::{Runner, RunnerSettings};
+pub use runner::{PURGE_EVERY, Runner, RunnerSettings};
 
 /// The queue's schema, applied at start-up (component `queue`).
 pub const MIGRATOR: klaxon_db::Migrator = klaxon_db::Migrator {

@@ -313,10 +313,34 @@ impl Queue {
     /// Deletes done jobs that finished before `before_ms`, except those keeping a [`crate::Dedup::Forever`]
     /// key. Returns how many were deleted.
     pub async fn purge_done(&self, before_ms: i64) -> Result<u64, Error> {
-        let done = sqlx::query(sql!(self.dialect(), "purge_done"))
-            .bind(before_ms)
-            .execute(&self.inner.db.pool)
-            .await?;
-        Ok(done.rows_affected())
+        self.purge(before_ms, false).await
+    }
+
+    /// Deletes done jobs that finished before `before_ms`, [`crate::Dedup::Forever`] ones included: their
+    /// keys are free again. Safe for work whose key cannot come back after that long (an escalation step is
+    /// only ever enqueued by the step before it, minutes later); the runner does it for
+    /// [`crate::RunnerSettings::retention`]. Returns how many were deleted.
+    pub async fn purge_done_all(&self, before_ms: i64) -> Result<u64, Error> {
+        self.purge(before_ms, true).await
+    }
+
+    /// Deletes in chunks, so a first purge of millions of rows holds no lock for long.
+    async fn purge(&self, before_ms: i64, forever: bool) -> Result<u64, Error> {
+        const CHUNK: i64 = 10_000;
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(sql!(self.dialect(), "purge_done"))
+                .bind(before_ms)
+                .bind(i64::from(forever))
+                .bind(CHUNK)
+                .execute(&self.inner.db.pool)
+                .await?
+                .rows_affected();
+            total += done;
+            if done < CHUNK.unsigned_abs() {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }

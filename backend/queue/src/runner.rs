@@ -48,7 +48,13 @@ pub struct RunnerSettings {
     pub shutdown_deadline: Duration,
     /// This runner's name in lease rows; unique per runner.
     pub owner: String,
+    /// How long done jobs are kept, [`crate::Dedup::Forever`] ones included, before the runner deletes them
+    /// (checked every [`PURGE_EVERY`]); `None` keeps them. Dead jobs are kept until retried.
+    pub retention: Option<Duration>,
 }
+
+/// How often a runner with a retention deletes old done jobs.
+pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Default for RunnerSettings {
     fn default() -> Self {
@@ -59,6 +65,7 @@ impl Default for RunnerSettings {
             poll_interval: Duration::from_secs(1),
             shutdown_deadline: Duration::from_secs(10),
             owner: format!("runner-{}", uuid::Uuid::new_v4().simple()),
+            retention: None,
         }
     }
 }
@@ -424,6 +431,7 @@ async fn maintain<C: Clone + Send + Sync + 'static>(
     // row in flight, and completions of those rows wait for it.
     let beat_every = (settings.lease / 3).max(every);
     let mut next_beat = tokio::time::Instant::now();
+    let mut next_purge = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -436,6 +444,17 @@ async fn maintain<C: Clone + Send + Sync + 'static>(
                 lock(&shared.inflight).values().map(|j| (j.id, j.fence)).collect();
             if let Err(e) = queue.heartbeat(&claims, settings.lease).await {
                 tracing::warn!(error = %e, "Could not extend job leases.");
+            }
+        }
+        if let Some(retention) = settings.retention
+            && tokio::time::Instant::now() >= next_purge
+        {
+            next_purge = tokio::time::Instant::now() + PURGE_EVERY;
+            let before = queue.now_ms().saturating_sub(duration_ms(retention));
+            match queue.purge_done_all(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "Deleted done jobs past their retention."),
+                Err(e) => tracing::warn!(error = %e, "Could not delete old done jobs."),
             }
         }
         match queue.reclaim_expired().await {

@@ -93,12 +93,18 @@ pub struct WorkerArgs {
     /// five-minute step passes in a blink.
     #[arg(long, env = "KLAXON_ESCALATION_MINUTE_MS", default_value_t = 60_000)]
     pub escalation_minute_ms: u64,
+    /// Days finished jobs are kept before they are deleted (checked hourly by every replica). An escalation
+    /// step's finished job is what makes the step fire at most once; it is only ever scheduled minutes after
+    /// the step before it, so a retention of days keeps that promise while bounding the jobs table. Failed
+    /// (dead) jobs are kept until retried.
+    #[arg(long, env = "KLAXON_JOB_RETENTION_DAYS", default_value_t = 30)]
+    pub job_retention_days: u64,
 }
 
 impl WorkerArgs {
     /// Checks the numbers are usable.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(&'static str, bool, &str); 4] = [
+        let checks: [(&'static str, bool, &str); 5] = [
             (
                 "--workers / KLAXON_WORKERS",
                 (1..=1024).contains(&self.workers),
@@ -119,6 +125,11 @@ impl WorkerArgs {
                 (1..=60_000).contains(&self.escalation_minute_ms),
                 "must be 1 to 60000",
             ),
+            (
+                "--job-retention-days / KLAXON_JOB_RETENTION_DAYS",
+                (1..=3650).contains(&self.job_retention_days),
+                "must be 1 to 3650",
+            ),
         ];
         match checks.into_iter().find(|(_, ok, _)| !ok) {
             Some((setting, _, message)) => Err(ConfigError {
@@ -127,6 +138,11 @@ impl WorkerArgs {
             }),
             None => Ok(()),
         }
+    }
+
+    /// How long finished jobs are kept.
+    pub fn job_retention(&self) -> Duration {
+        Duration::from_secs(self.job_retention_days.saturating_mul(86_400))
     }
 
     /// The length of one escalation-policy minute.
@@ -189,5 +205,55 @@ pub fn redact(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        workers: WorkerArgs,
+    }
+
+    fn workers(args: &[&str]) -> Result<WorkerArgs, ConfigError> {
+        let cli = Cli::try_parse_from(std::iter::once("klaxon").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        cli.workers.validate().map(|()| cli.workers)
+    }
+
+    #[test]
+    fn worker_settings_are_checked_and_named_when_wrong() {
+        let ok = workers(&[]).unwrap_or_else(|e| panic!("defaults: {e}"));
+        assert_eq!(ok.job_retention(), Duration::from_secs(30 * 86_400));
+        for (args, setting) in [
+            (&["--workers", "0"][..], "--workers / KLAXON_WORKERS"),
+            (
+                &["--job-lease-ms", "10"][..],
+                "--job-lease-ms / KLAXON_JOB_LEASE_MS",
+            ),
+            (
+                &["--job-retention-days", "0"][..],
+                "--job-retention-days / KLAXON_JOB_RETENTION_DAYS",
+            ),
+            (
+                &["--job-retention-days", "4000"][..],
+                "--job-retention-days / KLAXON_JOB_RETENTION_DAYS",
+            ),
+        ] {
+            let err = workers(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} was accepted"));
+            assert_eq!(err.setting, setting, "{args:?}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid setting {setting}: ")),
+                "{err}"
+            );
+        }
     }
 }

@@ -70,6 +70,7 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
         workers: args.workers.workers,
         lease: Duration::from_millis(args.workers.job_lease_ms),
         shutdown_deadline: Duration::from_millis(args.workers.shutdown_deadline_ms),
+        retention: Some(args.workers.job_retention()),
         ..RunnerSettings::default()
     });
     let workers = tokio::spawn(runner.run(shutdown.clone()));

@@ -1,2 +1,7 @@
--- Deletes done jobs finished before ?1, except those keeping their dedup key forever.
-DELETE FROM queue_jobs WHERE state = 'done' AND updated_at < ?1 AND dedup_forever = 0
+-- Deletes up to ?3 done jobs finished before ?1 (those keeping their dedup key forever only when ?2 = 1).
+DELETE FROM queue_jobs
+WHERE id IN (
+    SELECT id FROM queue_jobs INDEXED BY queue_jobs_state
+    WHERE state = 'done' AND updated_at < ?1 AND dedup_forever <= ?2
+    LIMIT ?3
+)

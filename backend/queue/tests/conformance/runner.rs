@@ -9,7 +9,78 @@ klaxon_db::dual_test!(
     unknown_kind_and_panic_are_dead,
     graceful_shutdown_releases_leases,
     jobs_due_before_the_last_claim_still_run,
+    retention_deletes_old_done_jobs_and_frees_their_keys,
 );
+
+/// A runner with a retention deletes done jobs finished longer ago than it, `Forever` keys included (their
+/// keys are free again); newer done jobs and dead ones stay.
+async fn retention_deletes_old_done_jobs_and_frees_their_keys(db: Database) {
+    let (queue, clock) = setup(db).await;
+    let (ctx, _started) = ctx();
+    let old = queue
+        .enqueue(noop().dedup("alert:1:step:0"))
+        .await
+        .unwrap()
+        .unwrap();
+    let dead = queue
+        .enqueue(
+            NewJob::new(&Flaky {
+                name: "d".into(),
+                fail_times: 99,
+                fatal: true,
+            })
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    wait_state(&queue, old, JobState::Done, 1).await;
+    wait_state(&queue, dead, JobState::Dead, 1).await;
+    token.cancel();
+    handle.await.unwrap();
+
+    clock.advance(Duration::from_secs(2 * 3600));
+    let recent = queue
+        .enqueue(noop().dedup("alert:2:step:0"))
+        .await
+        .unwrap()
+        .unwrap();
+    let hour = Duration::from_secs(3600);
+    let with_retention = runner(&queue, &ctx, 2).with_settings(RunnerSettings {
+        workers: 2,
+        poll_interval: Duration::from_millis(50),
+        retention: Some(hour),
+        ..RunnerSettings::default()
+    });
+    let (token, handle) = start(with_retention);
+    wait_state(&queue, recent, JobState::Done, 1).await;
+    until("the old done job is deleted", || async {
+        queue.get(old).await.unwrap().is_none()
+    })
+    .await;
+    token.cancel();
+    handle.await.unwrap();
+    assert_eq!(
+        job(&queue, recent).await.state,
+        JobState::Done,
+        "done within the retention: kept"
+    );
+    assert_eq!(
+        job(&queue, dead).await.state,
+        JobState::Dead,
+        "dead jobs wait for a retry"
+    );
+    assert!(
+        queue
+            .enqueue(noop().dedup("alert:1:step:0"))
+            .await
+            .unwrap()
+            .is_some(),
+        "the deleted job's key is free again"
+    );
+    assert_eq!(queue.enqueue(noop().dedup("alert:2:step:0")).await.unwrap(), None);
+}
 
 /// The runner starts its scans near what it last claimed (its floor); jobs that become claimable below it
 /// must still run: ones enqueued through its own queue lower the floor at once, ones another process
