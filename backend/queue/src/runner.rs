@@ -208,10 +208,10 @@ async fn dispatch<C: Clone + Send + Sync + 'static>(
         wake.borrow_and_update();
         let now = queue.now_ms();
         let from = floor.next(queue.take_floor_hint());
-        let res = queue
+        let wait = match queue
             .claim_at(&settings.owner, limit, settings.lease, now, from)
-            .await;
-        let wait = match res {
+            .await
+        {
             Ok(jobs) => {
                 let claimed = jobs.len();
                 floor.claimed(jobs.iter().map(|j| j.run_at_ms).min());
@@ -391,8 +391,7 @@ async fn complete(queue: Queue, mut rx: mpsc::Receiver<Completion>, lease: Durat
         let give_up = tokio::time::Instant::now() + lease / 2;
         let mut backoff = Duration::from_millis(20);
         loop {
-            let r = queue.complete_many(&pairs).await;
-            match r {
+            match queue.complete_many(&pairs).await {
                 Ok(accepted) => {
                     for (id, _, tx) in batch.drain(..) {
                         let _ = tx.send(accepted.contains(&id));

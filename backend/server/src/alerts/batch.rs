@@ -4,10 +4,10 @@
 //!
 //! A writer task takes the first waiting submission, then every other one already waiting (up to
 //! `max_batch`), and commits them together. If the batch fails, it is rolled back and its submissions are
-//! stored one by one, so one that fails is answered with its error and the others still commit. Nothing is answered before the commit,
-//! so a 2xx at the HTTP edge always means stored. Submissions of a batch are ordered by endpoint and group
-//! key (stably, so one key's events keep their order), so replicas on PostgreSQL take the per-key locks in
-//! the same order and cannot deadlock each other.
+//! stored one by one, so one that fails is answered with its error and the others still commit. Nothing is
+//! answered before the commit, so a 2xx at the HTTP edge always means stored. Events keep their arrival
+//! order; `alerts::ingest` takes the batch's per-key locks in key order, so replicas on PostgreSQL cannot
+//! deadlock each other.
 
 use std::sync::Arc;
 
@@ -128,8 +128,7 @@ async fn writer(store: Store, queue: Queue, rx: Arc<Mutex<mpsc::Receiver<Pending
     }
 }
 
-async fn commit(store: &Store, queue: &Queue, mut batch: Vec<Pending>) {
-    batch.sort_by(|a, b| sort_key(&a.submission).cmp(&sort_key(&b.submission)));
+async fn commit(store: &Store, queue: &Queue, batch: Vec<Pending>) {
     let now = queue.now_ms();
     let started = std::time::Instant::now();
     // The fast path stores the whole batch in one transaction without savepoints (two more statements per
@@ -221,11 +220,4 @@ async fn store_batch(
             }
         })
         .collect())
-}
-
-fn sort_key(s: &Submission) -> (&str, &str) {
-    (
-        &s.endpoint.endpoint.id,
-        s.events.first().map_or("", |e| e.group_key.as_str()),
-    )
 }

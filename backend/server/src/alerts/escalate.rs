@@ -124,17 +124,10 @@ async fn begin(
         let Some((notification, notified, _)) = decide(alert, pos, &roster, 0, key, now) else {
             return Ok(None);
         };
-        let done = sqlx::query(db::alert_sql!(db, "alert_esc_begin"))
-            .bind(&alert.id)
-            .bind(serde_json::to_string(&notification).map_err(AlertError::from)?)
-            .bind(serde_json::to_string(&notified).map_err(AlertError::from)?)
-            .bind(i64::from(pos.round))
-            .bind(i64::from(pos.step))
-            .bind(now)
-            .execute(&db.pool)
-            .await?;
-        // Acknowledged, closed, passed or taken by another attempt meanwhile.
-        return Ok((done.rows_affected() == 1).then_some(notification));
+        let mut conn = db.pool.acquire().await?;
+        let recorded = record_begin(db, &mut conn, &alert.id, pos, &notification, &notified, now).await?;
+        // Not recorded: acknowledged, closed, passed or taken by another attempt meanwhile.
+        return Ok(recorded.then_some(notification));
     }
 
     let mut tx = db.pool.begin().await?;
@@ -161,16 +154,7 @@ async fn begin(
     else {
         return Ok(None);
     };
-    let done = sqlx::query(db::alert_sql!(db, "alert_esc_begin"))
-        .bind(&alert.id)
-        .bind(serde_json::to_string(&notification).map_err(AlertError::from)?)
-        .bind(serde_json::to_string(&notified).map_err(AlertError::from)?)
-        .bind(i64::from(pos.round))
-        .bind(i64::from(pos.step))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() != 1 {
+    if !record_begin(db, &mut tx, &alert.id, pos, &notification, &notified, now).await? {
         return Ok(None);
     }
     if let Some(next) = next_rotation {
@@ -182,6 +166,29 @@ async fn begin(
     }
     tx.commit().await?;
     Ok(Some(notification))
+}
+
+/// Records `notification` as being delivered for step `pos` of alert `alert_id`, with the members notified once
+/// it is sent; false when the alert is no longer open at that step with no delivery begun.
+async fn record_begin(
+    db: &klaxon_db::Database,
+    conn: &mut sqlx::AnyConnection,
+    alert_id: &str,
+    pos: Position,
+    notification: &Notification,
+    notified: &[String],
+    now: i64,
+) -> Result<bool, StepError> {
+    let done = sqlx::query(db::alert_sql!(db, "alert_esc_begin"))
+        .bind(alert_id)
+        .bind(serde_json::to_string(notification).map_err(AlertError::from)?)
+        .bind(serde_json::to_string(notified).map_err(AlertError::from)?)
+        .bind(i64::from(pos.round))
+        .bind(i64::from(pos.step))
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The engine's decision for step `pos` as a notification, the members notified once it is sent, and the

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use super::{AlertKind, AlertStatus, Details, IngestAction, Ingested, StoredAlert};
 use crate::{
     escalation::{Policy, Position},
-    event::{Event, EventKind, EventStatus, Severity},
+    event::{Event, EventKind, EventStatus},
     store::IngestEndpoint,
 };
 
@@ -41,10 +41,20 @@ pub(super) struct Plan {
     pub inserts: Vec<StoredAlert>,
     /// Existing alerts the batch changes.
     pub changes: Vec<Change>,
+}
+
+impl Plan {
     /// Existing alerts a recovery closed: their pending timers are cancelled.
-    pub closed: Vec<String>,
+    pub(super) fn closed(&self) -> impl Iterator<Item = &str> {
+        self.changes.iter().filter(|c| c.close).map(|c| c.id.as_str())
+    }
+
     /// New alerts still open at the end of the batch: each gets its first escalation timer.
-    pub escalate: Vec<StoredAlert>,
+    pub(super) fn escalate(&self) -> impl Iterator<Item = &StoredAlert> {
+        self.inserts
+            .iter()
+            .filter(|a| a.kind == AlertKind::Alert && a.status == AlertStatus::Open)
+    }
 }
 
 /// One alert of the working set.
@@ -175,14 +185,8 @@ pub(super) fn plan(
     };
     for slot in slots {
         if slot.new {
-            if slot.alert.kind == AlertKind::Alert && slot.alert.status == AlertStatus::Open {
-                plan.escalate.push(slot.alert.clone());
-            }
             plan.inserts.push(slot.alert);
         } else if slot.added > 0 {
-            if slot.close {
-                plan.closed.push(slot.alert.id.clone());
-            }
             plan.changes.push(Change {
                 id: slot.alert.id,
                 added: slot.added,
@@ -222,7 +226,7 @@ fn open(
         status,
         title: event.title.clone(),
         text: event.text.clone(),
-        severity: severity_name(event.severity).to_owned(),
+        severity: event.severity.as_str().to_owned(),
         source: event.source.clone(),
         fields: event.fields.clone(),
         details: Details {
@@ -246,20 +250,10 @@ fn open(
     }
 }
 
-/// The stored name of a severity (its serde name).
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-        Severity::Critical => "critical",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoredEndpoint;
+    use crate::{event::Severity, store::StoredEndpoint};
 
     const NOW: i64 = 10_000_000;
 
@@ -336,8 +330,8 @@ mod tests {
             p.inserts[0].count, 2,
             "the insert carries the count at the end of the batch"
         );
-        assert_eq!(p.escalate.len(), 2);
-        assert!(p.changes.is_empty() && p.closed.is_empty());
+        assert_eq!(p.escalate().count(), 2);
+        assert!(p.changes.is_empty() && p.closed().next().is_none());
     }
 
     #[test]
@@ -359,7 +353,7 @@ mod tests {
             (AlertStatus::Closed, true, 2, None)
         );
         assert!(
-            p.escalate.is_empty(),
+            p.escalate().next().is_none(),
             "no timer for an alert closed before it was written"
         );
     }
@@ -388,7 +382,7 @@ mod tests {
                 close: true
             }]
         );
-        assert_eq!(p.closed, ["alert_old"]);
+        assert_eq!(p.closed().collect::<Vec<_>>(), ["alert_old"]);
         assert!(p.inserts.is_empty());
 
         // Outside the window a firing event opens a new alert; a recovery still closes the old one.
@@ -404,7 +398,11 @@ mod tests {
                 (IngestAction::Resolved, "alert_new1")
             ]
         );
-        assert_eq!(p.closed, ["alert_old"], "every open alert of the key is closed");
+        assert_eq!(
+            p.closed().collect::<Vec<_>>(),
+            ["alert_old"],
+            "every open alert of the key is closed"
+        );
     }
 
     #[test]
@@ -425,6 +423,6 @@ mod tests {
         );
         assert_eq!(p.inserts[0].kind, AlertKind::Notification);
         assert_eq!(p.inserts[0].status, AlertStatus::Closed);
-        assert!(p.escalate.is_empty());
+        assert!(p.escalate().next().is_none());
     }
 }

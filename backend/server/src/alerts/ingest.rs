@@ -147,20 +147,16 @@ pub(super) async fn ingest_in(
             .execute(&mut *tx)
             .await?;
     }
-    if !plan.closed.is_empty() {
-        let partitions: Vec<String> = plan.closed.iter().map(|id| partition(id)).collect();
-        queue
-            .cancel_partitions_in(tx, &partitions, EscalateJob::KIND_PREFIX)
-            .await?;
-    }
-    if !plan.escalate.is_empty() {
-        let timers = plan
-            .escalate
-            .iter()
-            .map(|a| EscalateJob::timer(&a.account_id, &a.id, Position::START, now_ms))
-            .collect::<Result<Vec<_>, _>>()?;
-        queue.enqueue_many_in(tx, &timers).await?;
-    }
+    // Both are no-ops (no statement) when the batch closed nothing or opened no alert.
+    let partitions: Vec<String> = plan.closed().map(partition).collect();
+    queue
+        .cancel_partitions_in(tx, &partitions, EscalateJob::KIND_PREFIX)
+        .await?;
+    let timers = plan
+        .escalate()
+        .map(|a| EscalateJob::timer(&a.account_id, &a.id, Position::START, now_ms))
+        .collect::<Result<Vec<_>, _>>()?;
+    queue.enqueue_many_in(tx, &timers).await?;
     Ok(plan.results)
 }
 
