@@ -20,7 +20,7 @@ use klaxon::{
         rate_limit::RateLimit,
         sns::{FetchError, Fetcher, HostPattern, SnsVerifier},
     },
-    store::Store,
+    store::{IngestEndpoint, Store},
 };
 use klaxon_db::{Database, dual_test};
 use serde_json::{Value, json};
@@ -155,6 +155,15 @@ impl App {
     ) -> (StatusCode, Value, Option<String>) {
         self.call(Method::POST, path, headers, body.as_bytes().to_vec())
             .await
+    }
+
+    /// The stored endpoint behind an ingest path.
+    async fn endpoint_of(&self, path: &str) -> Arc<IngestEndpoint> {
+        self.store
+            .endpoint_by_token(path.trim_start_matches("/ingest/"))
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     async fn alerts(&self) -> Vec<Value> {
@@ -484,12 +493,7 @@ async fn subscription_messages_are_recorded(db: Database) {
         )
         .await;
     assert_eq!((s, &v["status"]), (StatusCode::OK, &json!("unsubscribed")), "{v}");
-    let ep = app
-        .store
-        .endpoint_by_token(url.trim_start_matches("/ingest/"))
-        .await
-        .unwrap()
-        .unwrap();
+    let ep = app.endpoint_of(&url).await;
     let subs = app.store.subscriptions(&ep.endpoint.id).await.unwrap();
     assert_eq!(
         subs,
@@ -534,12 +538,7 @@ async fn concurrent_deliveries_group_dedup_and_see_deletes(db: Database) {
     assert_eq!(same.len(), 1);
     assert_eq!(same[0]["count"], 20);
 
-    let ep = app
-        .store
-        .endpoint_by_token(url.trim_start_matches("/ingest/"))
-        .await
-        .unwrap()
-        .unwrap();
+    let ep = app.endpoint_of(&url).await;
     let (s, _, _) = app
         .call(
             Method::DELETE,
