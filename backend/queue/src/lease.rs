@@ -61,7 +61,9 @@ impl Queue {
     /// expired finishes late. The caller wakes workers ([`Queue::notify`]) after committing.
     pub async fn complete_in(&self, conn: &mut AnyConnection, job: &ClaimedJob) -> Result<bool, Error> {
         let pairs = serde_json::to_string(&[[job.id.0, job.fence]])?;
-        let rows = sqlx::query(sql!(self.dialect(), "complete_many"))
+        let rows = self
+            .db()
+            .batch_query(sql!(self.dialect(), "complete_many"))
             .bind(pairs)
             .bind(self.now_ms())
             .fetch_all(conn)
@@ -76,7 +78,9 @@ impl Queue {
             return Ok(Vec::new());
         }
         let pairs: Vec<[i64; 2]> = jobs.iter().map(|(id, fence)| [id.0, *fence]).collect();
-        let rows = sqlx::query(sql!(self.dialect(), "complete_many"))
+        let rows = self
+            .db()
+            .batch_query(sql!(self.dialect(), "complete_many"))
             .bind(serde_json::to_string(&pairs)?)
             .bind(self.now_ms())
             .fetch_all(&self.db().pool)
@@ -129,7 +133,9 @@ impl Queue {
             return Ok(0);
         }
         let pairs: Vec<[i64; 2]> = claims.iter().map(|(id, fence)| [id.0, *fence]).collect();
-        let done = sqlx::query(sql!(self.dialect(), "heartbeat"))
+        let done = self
+            .db()
+            .batch_query(sql!(self.dialect(), "heartbeat"))
             .bind(serde_json::to_string(&pairs)?)
             .bind(self.now_ms().saturating_add(duration_ms(lease)))
             .execute(&self.db().pool)

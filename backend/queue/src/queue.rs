@@ -235,7 +235,9 @@ impl Queue {
         if partitions.is_empty() {
             return Ok(0);
         }
-        let done = sqlx::query(sql!(self.dialect(), "cancel_partitions"))
+        let done = self
+            .db()
+            .batch_query(sql!(self.dialect(), "cancel_partitions"))
             .bind(serde_json::to_string(partitions)?)
             .bind(kind_prefix)
             .execute(conn)

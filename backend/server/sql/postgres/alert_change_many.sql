@@ -1,6 +1,7 @@
 -- Events of a batch joined stored alerts: $1 is a JSON array of {id, added: events joined, close: 1 when a
 -- recovery closed it}; $2 is now. Closing applies only to an alert not closed meanwhile (by a person, whose
--- close stands).
+-- close stands). The `= ANY` finds the rows by primary key whatever the planner guesses of the JSON array and
+-- the table (it hashed a scan of the whole table before the table's first analyze).
 UPDATE alerts AS a SET
     event_count = a.event_count + c.added,
     last_seen_ms = $2,
@@ -11,3 +12,4 @@ UPDATE alerts AS a SET
     next_escalation_at_ms = CASE WHEN c.close = 1 THEN NULL ELSE a.next_escalation_at_ms END
 FROM json_to_recordset($1::json) AS c (id text, added bigint, close bigint)
 WHERE a.id = c.id
+  AND a.id = ANY (ARRAY(SELECT x.id FROM json_to_recordset($1::json) AS x (id text)))

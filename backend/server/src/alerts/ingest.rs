@@ -113,7 +113,8 @@ pub(super) async fn ingest_in(
         .into_iter()
         .map(|((e, k), n)| serde_json::json!({ "e": e, "k": k, "n": n }))
         .collect();
-    let rows = sqlx::query(db::alert_sql!(db, "alert_group_candidates"))
+    let rows = db
+        .batch_query(db::alert_sql!(db, "alert_group_candidates"))
         .bind(serde_json::Value::Array(keys).to_string())
         .fetch_all(&mut *tx)
         .await?;
@@ -141,7 +142,7 @@ pub(super) async fn ingest_in(
             .iter()
             .map(|c| serde_json::json!({ "id": c.id, "added": c.added, "close": i64::from(c.close) }))
             .collect();
-        sqlx::query(db::alert_sql!(db, "alert_change_many"))
+        db.batch_query(db::alert_sql!(db, "alert_change_many"))
             .bind(serde_json::Value::Array(rows).to_string())
             .bind(now_ms)
             .execute(&mut *tx)
