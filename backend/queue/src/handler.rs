@@ -21,8 +21,28 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// What every job of the runner shares (pools, clients, configuration).
     type Context: Clone + Send + Sync + 'static;
 
+    /// Most jobs of this kind handed to one [`BackgroundJob::run_batch`]. With the default, 1, each job runs
+    /// alone through [`BackgroundJob::run`].
+    const BATCH: usize = 1;
+
     /// Does the work.
     async fn run(&self, ctx: &Self::Context) -> Result<(), JobError>;
+
+    /// Does the work of several jobs of this kind claimed together (at most [`BackgroundJob::BATCH`]);
+    /// returns one result per job, in order. A kind whose work shares statements across jobs overrides it
+    /// (and `BATCH`): a burst of jobs then costs a few statements per batch instead of a few per job. The
+    /// default runs them one after the other. Each job's outcome is recorded on its own, as with `run`;
+    /// a panic fails the whole batch (each job retries).
+    async fn run_batch(jobs: Vec<Self>, ctx: &Self::Context) -> Vec<Result<(), JobError>>
+    where
+        Self: Sized,
+    {
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            results.push(job.run(ctx).await);
+        }
+        results
+    }
 }
 
 /// Why an attempt failed, which decides what happens next.
@@ -48,30 +68,64 @@ impl JobError {
     }
 }
 
-/// A kind's entry in the runner: its policy and its payload-decoding run function.
+/// A kind's entry in the runner: its policy, its batch size and its payload-decoding run function.
 pub(crate) struct Handler<C> {
     pub(crate) policy: RetryPolicy,
-    pub(crate) run: for<'a> fn(&'a str, &'a C) -> BoxFuture<'a, Result<(), JobError>>,
+    pub(crate) batch: usize,
+    pub(crate) run: for<'a> fn(Vec<&'a str>, &'a C) -> BoxFuture<'a, Outcomes>,
 }
+
+/// One result per job of a batch, in order.
+pub(crate) type Outcomes = Vec<Result<(), JobError>>;
 
 impl<C> Handler<C> {
     /// The entry for job type `J`.
     pub(crate) fn of<J: BackgroundJob<Context = C>>() -> Self {
         Self {
             policy: J::RETRY_POLICY,
+            batch: J::BATCH.max(1),
             run: run_typed::<J>,
         }
     }
 }
 
-fn run_typed<'a, J: BackgroundJob>(
-    payload: &'a str,
-    ctx: &'a J::Context,
-) -> BoxFuture<'a, Result<(), JobError>> {
+/// Decodes the payloads and runs the jobs that decode: one result per payload, in order.
+fn run_typed<'a, J: BackgroundJob>(payloads: Vec<&'a str>, ctx: &'a J::Context) -> BoxFuture<'a, Outcomes> {
     Box::pin(async move {
-        // A payload that does not decode will not decode next time either.
-        let job: J = serde_json::from_str(payload)
-            .map_err(|e| JobError::Fatal(format!("payload of kind {} does not decode: {e}", J::KIND)))?;
-        job.run(ctx).await
+        let mut results: Vec<Option<Result<(), JobError>>> = Vec::with_capacity(payloads.len());
+        let mut jobs = Vec::with_capacity(payloads.len());
+        for payload in payloads {
+            match serde_json::from_str::<J>(payload) {
+                Ok(job) => {
+                    jobs.push(job);
+                    results.push(None);
+                }
+                // A payload that does not decode will not decode next time either.
+                Err(e) => results.push(Some(Err(JobError::Fatal(format!(
+                    "payload of kind {} does not decode: {e}",
+                    J::KIND
+                ))))),
+            }
+        }
+        let ran = match jobs.len() {
+            0 => Vec::new(),
+            1 => match jobs.pop() {
+                Some(job) => vec![job.run(ctx).await],
+                None => Vec::new(),
+            },
+            _ => J::run_batch(jobs, ctx).await,
+        };
+        let mut ran = ran.into_iter();
+        results
+            .into_iter()
+            .map(|r| {
+                r.or_else(|| ran.next()).unwrap_or_else(|| {
+                    Err(JobError::Retryable(format!(
+                        "the batch of kind {} returned fewer results than jobs",
+                        J::KIND
+                    )))
+                })
+            })
+            .collect()
     })
 }

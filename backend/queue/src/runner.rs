@@ -2,7 +2,9 @@
 //! record the outcome (done, retry after a back-off, or dead).
 //!
 //! One dispatcher claims jobs in batches as worker slots free up; each job runs in its own task under a
-//! tracing span (`id`, `kind`, `attempt`), with panics caught and counted as retryable failures. Successful
+//! tracing span (`id`, `kind`, `attempt`), or, for a kind that runs in batches
+//! ([`BackgroundJob::BATCH`]), with up to that many others of its kind in one task, each still holding a
+//! worker slot and recorded on its own. Panics are caught and counted as retryable failures. Successful
 //! completions are written in batches by one completer. One maintenance task extends every lease this runner
 //! holds (one statement, however many jobs) and puts expired leases of any replica back to ready. On
 //! PostgreSQL a listener turns NOTIFY into wake-ups; polling stays the fallback.
@@ -216,6 +218,9 @@ async fn dispatch<C: Clone + Send + Sync + 'static>(
                 let claimed = jobs.len();
                 floor.claimed(jobs.iter().map(|j| j.run_at_ms).min());
                 let mut first = Some(first);
+                // Every job holds a worker slot; jobs of a kind that runs in batches share one task per batch.
+                let mut groups: Vec<(Vec<ClaimedJob>, Vec<OwnedSemaphorePermit>)> = Vec::new();
+                let mut filling: HashMap<String, usize> = HashMap::new();
                 for job in jobs {
                     let permit = match first.take() {
                         Some(p) => p,
@@ -225,7 +230,22 @@ async fn dispatch<C: Clone + Send + Sync + 'static>(
                         },
                     };
                     lock(&shared.inflight).insert(job.id, job.clone());
-                    tasks.spawn(run_job(shared.clone(), job, permit, done_tx.clone()));
+                    let batch = shared.handlers.get(job.kind.as_str()).map_or(1, |h| h.batch);
+                    match filling.get(&job.kind).copied() {
+                        Some(i) if groups[i].0.len() < batch => {
+                            groups[i].0.push(job);
+                            groups[i].1.push(permit);
+                        }
+                        _ => {
+                            if batch > 1 {
+                                filling.insert(job.kind.clone(), groups.len());
+                            }
+                            groups.push((vec![job], vec![permit]));
+                        }
+                    }
+                }
+                for (jobs, permits) in groups {
+                    tasks.spawn(run_group(shared.clone(), jobs, permits, done_tx.clone()));
                 }
                 if claimed as u32 == limit {
                     continue; // more may be due right now
@@ -256,65 +276,111 @@ async fn dispatch<C: Clone + Send + Sync + 'static>(
     tasks
 }
 
-/// Runs one job and records its outcome.
-async fn run_job<C: Clone + Send + Sync + 'static>(
+/// What became of an attempt: `None` when it succeeded, else the error and when to retry (`None`: never).
+type Failure = Option<(String, Option<i64>)>;
+
+/// Runs claimed jobs of one kind (one job, or a batch of a kind that batches) and records each outcome.
+async fn run_group<C: Clone + Send + Sync + 'static>(
     shared: Arc<Shared<C>>,
-    job: ClaimedJob,
-    _permit: OwnedSemaphorePermit,
+    jobs: Vec<ClaimedJob>,
+    _permits: Vec<OwnedSemaphorePermit>,
     done_tx: mpsc::Sender<Completion>,
 ) {
-    let span = tracing::info_span!("job", id = job.id.0, kind = %job.kind, attempt = job.attempt);
-    async {
-        let queue = &shared.queue;
-        let failure = match shared.handlers.get(job.kind.as_str()) {
+    let Some(kind) = jobs.first().map(|j| j.kind.clone()) else {
+        return;
+    };
+    let queue = &shared.queue;
+    let handler = shared.handlers.get(kind.as_str());
+    let mut failures: Vec<Failure> = vec![None; jobs.len()];
+    let mut runnable = Vec::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        match handler {
             // Retrying cannot help: no handler will appear in this process.
-            None => Some((format!("no handler registered for job kind {:?}", job.kind), None)),
-            Some(h) if job.attempt > h.policy.max_attempts.max(1) => Some((
-                format!(
-                    "attempts used up: the lease of attempt {} expired",
-                    job.attempt - 1
-                ),
-                None,
-            )),
-            Some(h) => match AssertUnwindSafe((h.run)(&job.payload, &shared.ctx))
-                .catch_unwind()
-                .await
-            {
+            None => failures[i] = Some((format!("no handler registered for job kind {kind:?}"), None)),
+            Some(h) if job.attempt > h.policy.max_attempts.max(1) => {
+                failures[i] = Some((
+                    format!(
+                        "attempts used up: the lease of attempt {} expired",
+                        job.attempt - 1
+                    ),
+                    None,
+                ));
+            }
+            Some(_) => runnable.push(i),
+        }
+    }
+    if let Some(h) = handler
+        && !runnable.is_empty()
+    {
+        let span = match runnable.as_slice() {
+            [i] => job_span(&jobs[*i]),
+            _ => tracing::info_span!("jobs", kind = %kind, count = runnable.len()),
+        };
+        let payloads = runnable.iter().map(|&i| jobs[i].payload.as_str()).collect();
+        let results = match AssertUnwindSafe((h.run)(payloads, &shared.ctx))
+            .catch_unwind()
+            .instrument(span)
+            .await
+        {
+            Ok(results) => results.into_iter().map(Ok).collect(),
+            Err(panic) => {
+                let msg = format!("job panicked: {}", panic_message(panic.as_ref()));
+                vec![Err(msg); runnable.len()]
+            }
+        };
+        for (&i, result) in runnable.iter().zip(results) {
+            failures[i] = match result {
                 Ok(Ok(())) => None,
                 Ok(Err(JobError::Fatal(msg))) => Some((msg, None)),
-                Ok(Err(JobError::Retryable(msg))) => Some(retry_or_die(queue, &h.policy, job.attempt, msg)),
-                Err(panic) => {
-                    let msg = format!("job panicked: {}", panic_message(panic.as_ref()));
-                    Some(retry_or_die(queue, &h.policy, job.attempt, msg))
+                Ok(Err(JobError::Retryable(msg))) | Err(msg) => {
+                    Some(retry_or_die(queue, &h.policy, jobs[i].attempt, msg))
                 }
-            },
-        };
-        match failure {
-            None => {
-                let (tx, rx) = oneshot::channel();
-                if done_tx.send((job.id, job.fence, tx)).await.is_ok() {
-                    match rx.await {
-                        Ok(true) => tracing::debug!("Job done."),
-                        Ok(false) => tracing::warn!("Job finished after losing its lease; result discarded."),
-                        Err(_) => tracing::warn!("Job finished but its completion was not recorded."),
-                    }
+            };
+        }
+    }
+    futures::future::join_all(
+        jobs.iter()
+            .zip(failures)
+            .map(|(job, failure)| record(&shared, job, failure, &done_tx).instrument(job_span(job))),
+    )
+    .await;
+}
+
+fn job_span(job: &ClaimedJob) -> tracing::Span {
+    tracing::info_span!("job", id = job.id.0, kind = %job.kind, attempt = job.attempt)
+}
+
+/// Records the outcome of one job's attempt.
+async fn record<C>(
+    shared: &Shared<C>,
+    job: &ClaimedJob,
+    failure: Failure,
+    done_tx: &mpsc::Sender<Completion>,
+) {
+    let queue = &shared.queue;
+    match failure {
+        None => {
+            let (tx, rx) = oneshot::channel();
+            if done_tx.send((job.id, job.fence, tx)).await.is_ok() {
+                match rx.await {
+                    Ok(true) => tracing::debug!("Job done."),
+                    Ok(false) => tracing::warn!("Job finished after losing its lease; result discarded."),
+                    Err(_) => tracing::warn!("Job finished but its completion was not recorded."),
                 }
             }
-            Some((msg, retry_at)) => match queue.fail(&job, &msg, retry_at).await {
-                Ok(true) if retry_at.is_some() => tracing::warn!(error = %msg, "Job failed; will retry."),
-                Ok(true) => tracing::error!(error = %msg, "Job is dead."),
-                Ok(false) => tracing::warn!(error = %msg, "Job failed after losing its lease."),
-                Err(e) => tracing::error!(error = %e, "Could not record job failure; its lease will expire."),
-            },
         }
-        // Its partition's next job may be claimable now; let the next claim look back to it.
-        if job.partition.is_some() {
-            queue.lower_floor(job.order_at_ms);
-        }
-        lock(&shared.inflight).remove(&job.id);
+        Some((msg, retry_at)) => match queue.fail(job, &msg, retry_at).await {
+            Ok(true) if retry_at.is_some() => tracing::warn!(error = %msg, "Job failed; will retry."),
+            Ok(true) => tracing::error!(error = %msg, "Job is dead."),
+            Ok(false) => tracing::warn!(error = %msg, "Job failed after losing its lease."),
+            Err(e) => tracing::error!(error = %e, "Could not record job failure; its lease will expire."),
+        },
     }
-    .instrument(span)
-    .await;
+    // Its partition's next job may be claimable now; let the next claim look back to it.
+    if job.partition.is_some() {
+        queue.lower_floor(job.order_at_ms);
+    }
+    lock(&shared.inflight).remove(&job.id);
 }
 
 /// Where the next claim starts its scan of due jobs.

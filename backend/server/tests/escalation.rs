@@ -142,16 +142,19 @@ impl Env {
             .alert
     }
 
-    /// Runs every due job (and the jobs they make due) to completion.
+    /// Runs every due job (and the jobs they make due) to completion, the jobs claimed together in one
+    /// batch, as the runner does.
     async fn drain(&self) {
         loop {
             let jobs = self.ctx.queue.claim("test", 100, MINUTE).await.unwrap();
             if jobs.is_empty() {
                 return;
             }
+            let payloads: Vec<EscalateJob> = jobs.iter().map(|j| j.payload().unwrap()).collect();
+            for result in EscalateJob::run_batch(payloads, &self.ctx).await {
+                result.unwrap();
+            }
             for job in jobs {
-                let payload: EscalateJob = job.payload().unwrap();
-                payload.run(&self.ctx).await.unwrap();
                 assert!(self.ctx.queue.complete(&job).await.unwrap());
             }
         }
@@ -358,6 +361,76 @@ async fn a_stale_timer_after_ack_does_nothing(db: Database) {
     assert_eq!(env.log(&alert).len(), 1);
 }
 
+/// Steps claimed together run as one batch, and each keeps its own outcome: an alert acknowledged or closed
+/// after its timer was claimed notifies nobody, a failed delivery fails only its own step (whose retry
+/// delivers it once), a `next_member` step beside them still rotates, and the rest are notified and move on.
+async fn a_batch_of_steps_keeps_each_outcome(db: Database) {
+    let env = env(db, &["U0000000A", "U0000000B"]).await;
+    let ep = env.endpoint(None).await;
+    let rotating = env
+        .endpoint(Some((
+            vec![step(Notify::NextMember, Some(5)), step(Notify::Channel, None)],
+            0,
+        )))
+        .await;
+    let [fine, acked, closed, failing] = [
+        env.raise(&ep, "fine").await,
+        env.raise(&ep, "acked").await,
+        env.raise(&ep, "closed").await,
+        env.raise(&ep, "failing").await,
+    ];
+    let next = env.raise(&rotating, "next").await;
+    let jobs = env.ctx.queue.claim("batch", 100, MINUTE).await.unwrap();
+    assert_eq!(jobs.len(), 5, "every first step is due at once");
+    env.act(&acked, Action::Ack).await;
+    env.act(&closed, Action::Close).await;
+    env.notifier.set_failing(&failing.id, true);
+    let payloads: Vec<EscalateJob> = jobs.iter().map(|j| j.payload().unwrap()).collect();
+    let results = EscalateJob::run_batch(payloads.clone(), &env.ctx).await;
+    for (payload, result) in payloads.iter().zip(&results) {
+        assert_eq!(
+            result.is_err(),
+            payload.alert_id == failing.id,
+            "only the failed delivery fails: {payload:?} {result:?}"
+        );
+    }
+    assert_eq!(env.log(&fine).len(), 1);
+    assert_eq!(
+        env.log(&acked).len(),
+        0,
+        "acknowledged after the claim: nobody notified"
+    );
+    assert_eq!(
+        env.log(&closed).len(),
+        0,
+        "closed after the claim: nobody notified"
+    );
+    assert_eq!(env.log(&failing).len(), 0);
+    assert_eq!(env.log(&next).len(), 1);
+    for (job, result) in jobs.iter().zip(&results) {
+        if result.is_ok() {
+            assert!(env.ctx.queue.complete(job).await.unwrap());
+        }
+    }
+    assert_eq!(env.pending(&fine).await, 1, "the next step's timer is set");
+    assert_eq!(env.pending(&acked).await, 0);
+
+    // The failed step's retry (alone, with its delivery recorded as begun) delivers it once.
+    env.notifier.set_failing(&failing.id, false);
+    let retry = jobs
+        .iter()
+        .find(|j| j.payload::<EscalateJob>().unwrap().alert_id == failing.id)
+        .unwrap();
+    let payload: EscalateJob = retry.payload().unwrap();
+    payload.run(&env.ctx).await.unwrap();
+    assert!(env.ctx.queue.complete(retry).await.unwrap());
+    assert_eq!(env.log(&failing).len(), 1);
+    env.advance(MINUTE * 5).await;
+    assert_eq!(env.log(&fine).len(), 2, "the batch moved it to its next step");
+    assert_eq!(env.log(&failing).len(), 2, "and the retried one too");
+    assert_eq!(env.log(&acked).len(), 0);
+}
+
 /// The real runner, 50 ms minutes: every (alert, round, step) is notified exactly once.
 async fn runner_notifies_every_step_exactly_once(db: Database) {
     let env = env(db.clone(), &["U0000000A", "U0000000B", "U0000000C"]).await;
@@ -430,5 +503,6 @@ dual_test!(
     ack_and_close_cancel_pending_steps,
     pass_jumps_to_the_next_step_at_once,
     a_stale_timer_after_ack_does_nothing,
+    a_batch_of_steps_keeps_each_outcome,
     runner_notifies_every_step_exactly_once,
 );

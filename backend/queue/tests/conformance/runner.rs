@@ -10,7 +10,66 @@ klaxon_db::dual_test!(
     graceful_shutdown_releases_leases,
     jobs_due_before_the_last_claim_still_run,
     retention_deletes_old_done_jobs_and_frees_their_keys,
+    a_batching_kind_runs_together_and_records_each_job,
 );
+
+/// A kind with `BATCH` > 1 gets its due jobs in batches no bigger than that, and each job's outcome is its
+/// own: done, retried then dead, or dead at once; a garbled payload fails only itself.
+async fn a_batching_kind_runs_together_and_records_each_job(db: Database) {
+    let (queue, clock) = setup(db).await;
+    let (ctx, _started) = ctx();
+    let mut ids = Vec::new();
+    for outcome in ["ok", "retry", "fatal", "ok", "ok", "ok", "ok", "ok"] {
+        let job = NewJob::new(&Batched {
+            outcome: outcome.into(),
+        })
+        .unwrap();
+        ids.push(queue.enqueue(job).await.unwrap().unwrap());
+    }
+    let garbled = queue
+        .enqueue(NewJob::raw("batched", &serde_json::json!({"x": 1})).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, handle) = start(runner(&queue, &ctx, 16));
+    for (i, id) in ids.iter().enumerate() {
+        match i {
+            1 => {
+                wait_state(&queue, *id, JobState::Ready, 1).await;
+            }
+            2 => {
+                let dead = wait_state(&queue, *id, JobState::Dead, 1).await;
+                assert_eq!(dead.last_error.as_deref(), Some("bad input"));
+            }
+            _ => {
+                wait_state(&queue, *id, JobState::Done, 1).await;
+            }
+        }
+    }
+    let g = wait_state(&queue, garbled, JobState::Dead, 1).await;
+    assert!(g.last_error.unwrap().contains("does not decode"));
+    // The retried job's second attempt is its last.
+    clock.advance(Duration::from_secs(600));
+    queue.notify();
+    let retried = wait_state(&queue, ids[1], JobState::Dead, 2).await;
+    assert!(retried.last_error.unwrap().contains("try again"));
+    token.cancel();
+    handle.await.unwrap();
+    let batches = ctx.batches.lock().unwrap().clone();
+    assert!(
+        batches.iter().all(|&n| n <= 4),
+        "no batch over BATCH: {batches:?}"
+    );
+    assert!(
+        batches.iter().any(|&n| n > 1),
+        "jobs claimed together ran together: {batches:?}"
+    );
+    assert_eq!(
+        batches.iter().sum::<usize>(),
+        9,
+        "every decoded attempt ran once: {batches:?}"
+    );
+}
 
 /// A runner with a retention deletes done jobs finished longer ago than it, `Forever` keys included (their
 /// keys are free again); newer done jobs and dead ones stay.

@@ -37,6 +37,8 @@ pub(crate) struct Ctx {
     pub(crate) calls: Mutex<HashMap<String, u32>>,
     pub(crate) gates: [Semaphore; 2],
     pub(crate) started: mpsc::UnboundedSender<u8>,
+    /// The size of every batch a batching kind was handed.
+    pub(crate) batches: Mutex<Vec<usize>>,
 }
 
 pub(crate) type C = Arc<Ctx>;
@@ -51,6 +53,7 @@ pub(crate) fn ctx() -> (C, mpsc::UnboundedReceiver<u8>) {
         calls: Mutex::default(),
         gates: [Semaphore::new(0), Semaphore::new(0)],
         started,
+        batches: Mutex::default(),
     };
     (Arc::new(ctx), rx)
 }
@@ -164,6 +167,41 @@ impl BackgroundJob for Blocker {
     }
 }
 
+/// Runs in batches of up to 4: records each batch's size, then fails or succeeds each job as its `outcome`
+/// says (`ok`, `retry`, `fatal`).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Batched {
+    pub(crate) outcome: String,
+}
+
+#[async_trait::async_trait]
+impl BackgroundJob for Batched {
+    const KIND: &'static str = "batched";
+    const BATCH: usize = 4;
+    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT.with_max_attempts(2);
+    type Context = C;
+    async fn run(&self, ctx: &C) -> Result<(), JobError> {
+        Self::run_batch(
+            vec![Self {
+                outcome: self.outcome.clone(),
+            }],
+            ctx,
+        )
+        .await
+        .remove(0)
+    }
+    async fn run_batch(jobs: Vec<Self>, ctx: &C) -> Vec<Result<(), JobError>> {
+        ctx.batches.lock().unwrap().push(jobs.len());
+        jobs.iter()
+            .map(|j| match j.outcome.as_str() {
+                "ok" => Ok(()),
+                "fatal" => Err(JobError::fatal("bad input")),
+                _ => Err(JobError::retryable("try again")),
+            })
+            .collect()
+    }
+}
+
 pub(crate) fn runner(queue: &Queue, ctx: &C, workers: usize) -> Runner<C> {
     Runner::new(queue.clone(), ctx.clone())
         .register::<Noop>()
@@ -171,6 +209,7 @@ pub(crate) fn runner(queue: &Queue, ctx: &C, workers: usize) -> Runner<C> {
         .register::<Flaky>()
         .register::<Panicky>()
         .register::<Blocker>()
+        .register::<Batched>()
         .with_settings(RunnerSettings {
             workers,
             poll_interval: Duration::from_millis(50),

@@ -38,6 +38,21 @@ pub(super) async fn get_any(db: &Database, id: &str) -> Result<Option<StoredAler
     row.as_ref().map(flatten).transpose()
 }
 
+/// Alerts by id alone (for a batch of workers' jobs), keyed by id; ids not found are missing.
+pub(super) async fn get_many(
+    db: &Database,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, StoredAlert>, AlertError> {
+    let rows = db
+        .batch_query(alert_sql!(db, "alert_get_many"))
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|row| flatten(row).map(|a| (a.id.clone(), a)))
+        .collect()
+}
+
 /// A page of the account's alerts, optionally in one status, after `cursor` (an alert id).
 pub(super) async fn list(
     db: &Database,

@@ -6,13 +6,16 @@
 //! 2. the notifier delivers it;
 //! 3. a second transaction moves the alert to the next step and enqueues that step's timer.
 //!
+//! [`run_steps`] does the same for many alerts at once, each phase one statement for the batch.
+//!
 //! A retry that finds the notification recorded as being delivered does not decide again: it asks the notifier
 //! whether the delivery happened and sends only if it did not. A timer whose alert was acknowledged, closed or
 //! moved on meanwhile does nothing.
 
 use std::collections::BTreeSet;
+use std::collections::{HashMap, HashSet};
 
-use klaxon_api::Notify;
+use klaxon_api::{Notify, Team};
 use klaxon_queue::JobError;
 use sqlx::Row;
 
@@ -41,6 +44,9 @@ pub enum StepError {
     /// The directory or the notifier failed.
     #[error("notification failed: {0}")]
     Notify(#[from] NotifyError),
+    /// A statement shared by a batch of steps failed (each step of the batch reports it).
+    #[error("{0}")]
+    Batch(String),
 }
 
 impl From<sqlx::Error> for StepError {
@@ -93,6 +99,202 @@ pub async fn run_step(ctx: &JobContext, alert_id: &str, pos: Position) -> Result
     };
     finish(ctx, &alert, pos).await?;
     Ok(StepOutcome::Notified(Box::new(notification)))
+}
+
+/// [`run_step`] for many steps of different alerts at once (a burst of new alerts), in a fixed number of
+/// statements: one read of the alerts, one write recording every step's delivery as begun, the deliveries
+/// (concurrently), then one transaction moving the delivered alerts on and enqueueing their next timers. The
+/// phases and their guarantees are [`run_step`]'s. A step that needs more than that (a retry of a delivery
+/// already begun, a `next_member` step, which shares its team's rotation) runs through [`run_step`]. Returns
+/// one outcome per step, in order.
+pub async fn run_steps(ctx: &JobContext, steps: &[(&str, Position)]) -> Vec<Result<StepOutcome, StepError>> {
+    if let [(alert_id, pos)] = steps {
+        return vec![run_step(ctx, alert_id, *pos).await];
+    }
+    let mut outcomes: Vec<Option<Result<StepOutcome, StepError>>> = steps.iter().map(|_| None).collect();
+    let ids: Vec<&str> = steps.iter().map(|(id, _)| *id).collect();
+    let alerts = match db::get_many(ctx.store.database(), &ids).await {
+        Ok(alerts) => alerts,
+        Err(e) => {
+            return steps
+                .iter()
+                .map(|_| Err(StepError::Batch(e.to_string())))
+                .collect();
+        }
+    };
+
+    // Phase 1: decide each simple step; the rest go alone.
+    let mut teams: HashMap<(String, String), Option<Team>> = HashMap::new();
+    let mut begun = Vec::new();
+    let mut alone = Vec::new();
+    let now = ctx.queue.now_ms();
+    for (i, (alert_id, pos)) in steps.iter().enumerate() {
+        let Some(alert) = alerts.get(*alert_id) else {
+            outcomes[i] = Some(Ok(StepOutcome::Stale));
+            continue;
+        };
+        if alert.status != AlertStatus::Open || alert.position != *pos {
+            outcomes[i] = Some(Ok(StepOutcome::Stale));
+            continue;
+        }
+        let Some(step) = alert.policy.step(*pos) else {
+            outcomes[i] = Some(Ok(StepOutcome::Stale));
+            continue;
+        };
+        if alert.delivering.is_some() || step.notify == Notify::NextMember {
+            alone.push(i);
+            continue;
+        }
+        let key = (alert.account_id.clone(), alert.team_id.clone());
+        let team = match teams.get(&key) {
+            Some(team) => team.clone(),
+            None => match team_of(ctx, alert).await {
+                Ok(team) => teams.entry(key).or_insert(team).clone(),
+                Err(e) => {
+                    outcomes[i] = Some(Err(e));
+                    continue;
+                }
+            },
+        };
+        let roster = match roster_of(ctx, alert, team.as_ref(), step.notify).await {
+            Ok(roster) => roster,
+            Err(e) => {
+                outcomes[i] = Some(Err(e));
+                continue;
+            }
+        };
+        match decide(alert, *pos, &roster, 0, delivery_key(alert_id, *pos), now) {
+            Some((notification, notified, _)) => begun.push((i, alert, *pos, notification, notified)),
+            None => outcomes[i] = Some(Ok(StepOutcome::Stale)),
+        }
+    }
+    let recorded = match record_begin_many(ctx, &begun, now).await {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            for (i, ..) in &begun {
+                outcomes[*i] = Some(Err(StepError::Batch(e.to_string())));
+            }
+            HashSet::new()
+        }
+    };
+
+    // Phase 2: deliver what was recorded; a step not recorded was acted on meanwhile.
+    let mut delivering = Vec::new();
+    for (i, alert, pos, notification, _) in begun {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        if recorded.contains(alert.id.as_str()) {
+            delivering.push((i, alert, pos, notification));
+        } else {
+            outcomes[i] = Some(Ok(StepOutcome::Stale));
+        }
+    }
+    let sent = futures::future::join_all(delivering.iter().map(|(_, _, _, n)| ctx.notifier.deliver(n))).await;
+    let mut delivered = Vec::new();
+    for ((i, alert, pos, notification), sent) in delivering.into_iter().zip(sent) {
+        match sent {
+            Ok(()) => delivered.push((i, alert, pos, notification)),
+            Err(e) => outcomes[i] = Some(Err(e.into())),
+        }
+    }
+
+    // Phase 3: move the delivered alerts on, together.
+    let moving: Vec<(&StoredAlert, Position)> = delivered.iter().map(|(_, a, pos, _)| (*a, *pos)).collect();
+    let finished = finish_many(ctx, &moving).await;
+    for (i, _, _, notification) in delivered {
+        outcomes[i] = Some(match &finished {
+            Ok(()) => Ok(StepOutcome::Notified(Box::new(notification))),
+            Err(e) => Err(StepError::Batch(e.to_string())),
+        });
+    }
+
+    for i in alone {
+        let (alert_id, pos) = steps[i];
+        outcomes[i] = Some(run_step(ctx, alert_id, pos).await);
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(StepError::Batch("step left undecided".into()))))
+        .collect()
+}
+
+/// Phase 1 of a batch: [`record_begin`] for every decided step in one statement; the ids recorded.
+async fn record_begin_many(
+    ctx: &JobContext,
+    begun: &[(usize, &StoredAlert, Position, Notification, Vec<String>)],
+    now: i64,
+) -> Result<HashSet<String>, StepError> {
+    if begun.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows = begun
+        .iter()
+        .map(|(_, alert, pos, notification, notified)| {
+            Ok(serde_json::json!({
+                "id": alert.id,
+                "delivering": serde_json::to_string(notification)?,
+                "notified": serde_json::to_string(notified)?,
+                "round": pos.round,
+                "step": pos.step,
+            }))
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()
+        .map_err(AlertError::from)?;
+    let db = ctx.store.database();
+    let rows = db
+        .batch_query(db::alert_sql!(db, "alert_esc_begin_many"))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(now)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(StepError::from))
+        .collect()
+}
+
+/// Phase 3 of a batch: [`finish`] for every delivered step, in one transaction.
+async fn finish_many(ctx: &JobContext, steps: &[(&StoredAlert, Position)]) -> Result<(), StepError> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let db = ctx.store.database();
+    let now = ctx.queue.now_ms();
+    let mut next = HashMap::new();
+    let mut rows = Vec::with_capacity(steps.len());
+    for (alert, pos) in steps {
+        let (to, due) = match alert.policy.next(*pos) {
+            Some((to, minutes)) => (to, Some(now.saturating_add(ctx.engine.minutes_ms(minutes)))),
+            None => (alert.policy.ended(*pos), None),
+        };
+        rows.push(serde_json::json!({
+            "id": alert.id, "round": pos.round, "step": pos.step,
+            "to_round": to.round, "to_step": to.step, "due": due,
+        }));
+        next.insert(alert.id.as_str(), (*alert, to, due));
+    }
+    let mut tx = db.pool.begin().await?;
+    let moved = db
+        .batch_query(db::alert_sql!(db, "alert_esc_finish_many"))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+    // As in `finish`: only an alert still open gets its next timer.
+    let mut timers = Vec::new();
+    for row in &moved {
+        let id: String = row.try_get(0)?;
+        let status: String = row.try_get(1)?;
+        if let (Some((alert, to, Some(due))), "open") = (next.get(id.as_str()), status.as_str()) {
+            timers.push(EscalateJob::timer(&alert.account_id, &alert.id, *to, *due)?);
+        }
+    }
+    ctx.queue.enqueue_many_in(&mut tx, &timers).await?;
+    tx.commit().await?;
+    if !timers.is_empty() {
+        ctx.queue.notify();
+    }
+    Ok(())
 }
 
 /// The identity of step `pos`'s delivery.
@@ -269,16 +471,30 @@ async fn finish(ctx: &JobContext, alert: &StoredAlert, pos: Position) -> Result<
 
 /// The members a member step chooses from, and which of them are inactive (asked only when it matters).
 async fn roster(ctx: &JobContext, alert: &StoredAlert, notify: Notify) -> Result<Roster, StepError> {
-    let team = match ctx.store.get_team(&alert.account_id, &alert.team_id).await {
-        Ok(team) => Some(team),
-        Err(crate::store::StoreError::NotFound) => None,
-        Err(e) => return Err(AlertError::from(e).into()),
-    };
-    let channel = team.as_ref().map(|t| t.slack_channel.clone());
+    let team = team_of(ctx, alert).await?;
+    roster_of(ctx, alert, team.as_ref(), notify).await
+}
+
+/// The alert's team; `None` when it was deleted meanwhile (the step then notifies nobody it cannot find).
+async fn team_of(ctx: &JobContext, alert: &StoredAlert) -> Result<Option<Team>, StepError> {
+    match ctx.store.get_team(&alert.account_id, &alert.team_id).await {
+        Ok(team) => Ok(Some(team)),
+        Err(crate::store::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(AlertError::from(e).into()),
+    }
+}
+
+/// [`roster`] with the team already read.
+async fn roster_of(
+    ctx: &JobContext,
+    alert: &StoredAlert,
+    team: Option<&Team>,
+    notify: Notify,
+) -> Result<Roster, StepError> {
     let mut roster = Roster {
-        members: team.map(|t| t.members).unwrap_or_default(),
+        members: team.map(|t| t.members.clone()).unwrap_or_default(),
         inactive: BTreeSet::new(),
-        channel,
+        channel: team.map(|t| t.slack_channel.clone()),
     };
     if !matches!(notify, Notify::RandomMember | Notify::NextMember) {
         return Ok(roster);

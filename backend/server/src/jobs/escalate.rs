@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::JobContext;
 use crate::{
-    alerts::{self, escalate::StepOutcome},
+    alerts::{
+        self,
+        escalate::{StepError, StepOutcome},
+    },
     escalation::Position,
 };
 
@@ -51,21 +54,17 @@ impl EscalateJob {
             .run_at_ms(run_at_ms)
             .dedup_with(key, Dedup::Forever))
     }
-}
 
-#[async_trait::async_trait]
-impl BackgroundJob for EscalateJob {
-    const KIND: &'static str = "escalation.step";
-    /// Failures are Slack or database hiccups: retry for about ten minutes, then dead-letter.
-    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT.with_max_attempts(10);
-    type Context = JobContext;
-
-    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
-        let pos = Position {
+    fn position(&self) -> Position {
+        Position {
             round: self.round,
             step: self.step,
-        };
-        match alerts::escalate::run_step(ctx, &self.alert_id, pos).await {
+        }
+    }
+
+    /// Logs a step's outcome and turns it into the job's.
+    fn report(&self, outcome: Result<StepOutcome, StepError>) -> Result<(), JobError> {
+        match outcome {
             Ok(StepOutcome::Notified(n)) => {
                 tracing::info!(alert = %self.alert_id, round = self.round, step = self.step,
                     notify = n.notify.as_str(), "Escalated.");
@@ -78,5 +77,29 @@ impl BackgroundJob for EscalateJob {
             }
             Err(e) => Err(e.into_job_error()),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl BackgroundJob for EscalateJob {
+    const KIND: &'static str = "escalation.step";
+    /// Failures are Slack or database hiccups: retry for about ten minutes, then dead-letter.
+    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT.with_max_attempts(10);
+    /// A burst of new alerts starts as many steps at once: a batch costs a few statements, not a few per step.
+    const BATCH: usize = 64;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let outcome = alerts::escalate::run_step(ctx, &self.alert_id, self.position()).await;
+        self.report(outcome)
+    }
+
+    async fn run_batch(jobs: Vec<Self>, ctx: &JobContext) -> Vec<Result<(), JobError>> {
+        let steps: Vec<(&str, Position)> = jobs.iter().map(|j| (j.alert_id.as_str(), j.position())).collect();
+        let outcomes = alerts::escalate::run_steps(ctx, &steps).await;
+        jobs.iter()
+            .zip(outcomes)
+            .map(|(job, outcome)| job.report(outcome))
+            .collect()
     }
 }

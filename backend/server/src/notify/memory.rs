@@ -54,13 +54,25 @@ impl Directory for MemoryDirectory {
     }
 }
 
-/// A notifier that keeps every delivery.
+/// A notifier that keeps every delivery, and can be told to fail those of some alerts (as Slack does, with a
+/// 5xx).
 #[derive(Debug, Default)]
 pub struct MemoryNotifier {
     delivered: Mutex<Vec<Notification>>,
+    failing: Mutex<BTreeSet<String>>,
 }
 
 impl MemoryNotifier {
+    /// Makes deliveries for `alert_id` fail with a transient error (`false`: succeed again).
+    pub fn set_failing(&self, alert_id: &str, failing: bool) {
+        let mut set = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
+        if failing {
+            set.insert(alert_id.to_owned());
+        } else {
+            set.remove(alert_id);
+        }
+    }
+
     /// Every notification delivered so far, in order.
     pub fn delivered(&self) -> Vec<Notification> {
         self.delivered
@@ -81,6 +93,17 @@ impl MemoryNotifier {
 #[async_trait::async_trait]
 impl Notifier for MemoryNotifier {
     async fn deliver(&self, n: &Notification) -> Result<(), NotifyError> {
+        if self
+            .failing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&n.alert_id)
+        {
+            return Err(NotifyError::Transient(format!(
+                "delivery for {} failed",
+                n.alert_id
+            )));
+        }
         self.delivered
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

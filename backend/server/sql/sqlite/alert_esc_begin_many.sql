@@ -1,0 +1,13 @@
+-- alert_esc_begin for a batch of alerts: ?1 is a JSON array of {id, delivering, notified, round, step}
+-- (delivering and notified as JSON text), ?2 is now. Returns the ids recorded; an alert acknowledged, closed,
+-- moved on or taken by another attempt meanwhile matches nothing.
+UPDATE alerts SET delivering = b.delivering, notified = b.notified, updated_at_ms = ?2
+FROM (
+    SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.delivering') AS delivering,
+        json_extract(value, '$.notified') AS notified, json_extract(value, '$.round') AS round,
+        json_extract(value, '$.step') AS step
+    FROM json_each(?1)
+) AS b
+WHERE alerts.id = b.id AND alerts.status = 'open' AND alerts.esc_round = b.round AND alerts.esc_step = b.step
+  AND alerts.delivering IS NULL
+RETURNING alerts.id

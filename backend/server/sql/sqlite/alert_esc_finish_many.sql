@@ -1,0 +1,14 @@
+-- alert_esc_finish for a batch of alerts: ?1 is a JSON array of {id, round, step, to_round, to_step, due}
+-- (due null when the chain has ended), ?2 is now. Returns each alert moved and its status, as an action may
+-- have changed it meanwhile.
+UPDATE alerts SET esc_round = f.to_round, esc_step = f.to_step, delivering = NULL,
+    next_escalation_at_ms = CASE WHEN status = 'open' THEN f.due ELSE NULL END, updated_at_ms = ?2
+FROM (
+    SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.round') AS round,
+        json_extract(value, '$.step') AS step, json_extract(value, '$.to_round') AS to_round,
+        json_extract(value, '$.to_step') AS to_step, json_extract(value, '$.due') AS due
+    FROM json_each(?1)
+) AS f
+WHERE alerts.id = f.id AND alerts.esc_round = f.round AND alerts.esc_step = f.step
+  AND alerts.delivering IS NOT NULL
+RETURNING alerts.id, alerts.status

@@ -1,0 +1,2 @@
+-- Alerts by id alone, for a batch of workers' jobs: ?1 is a JSON array of ids.
+SELECT id, account_id, endpoint_id, team_id, policy, group_key, kind, status, title, text, severity, source, fields, details, event_count, first_seen_ms, last_seen_ms, acknowledged_by, acknowledged_at_ms, closed_by, closed_at_ms, auto_closed, esc_round, esc_step, next_escalation_at_ms, notified, delivering FROM alerts WHERE id IN (SELECT value FROM json_each(?1))
