@@ -119,6 +119,29 @@ impl Default for PoolSettings {
     }
 }
 
+/// How often a SQLite pool's background task checkpoints the write-ahead log.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies a SQLite database's write-ahead log into the database file, in the background, until the pool is
+/// closed (or the runtime stops). SQLite's own automatic checkpoint runs inside whichever commit crosses the
+/// threshold, so that commit, and every request waiting on its batch, waited milliseconds to tens of
+/// milliseconds for it (and for its fsync of the database file). A passive checkpoint from another connection
+/// blocks no reader or writer; whatever it cannot copy yet (frames a reader still needs) is copied next time.
+async fn checkpoint(pool: AnyPool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "Could not checkpoint the SQLite write-ahead log; retrying.");
+        }
+    }
+}
+
 /// An open pool and the dialect of its database.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -132,7 +155,8 @@ pub struct Database {
 
 impl Database {
     /// Opens a pool. A SQLite file is created when missing and put in WAL mode with full fsync, so a
-    /// committed write survives a crash of the process or the machine.
+    /// committed write survives a crash of the process or the machine; a task on the current tokio runtime
+    /// checkpoints its log until the pool is closed.
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, Error> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url)?;
@@ -147,13 +171,18 @@ impl Database {
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            // A SQLite connection is a file handle in this process: it cannot go stale the way a network
+            // connection can, and checking it costs a round trip to its thread on every transaction.
+            .test_before_acquire(dialect != Dialect::Sqlite)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
                         // WAL lets readers run beside the one writer; FULL makes a commit durable before it
-                        // returns, which is what "a 2xx means the event is stored" rests on.
+                        // returns, which is what "a 2xx means the event is stored" rests on. Checkpoints run
+                        // in the background (`checkpoint`), not inside a commit.
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                             PRAGMA wal_autocheckpoint = 0;",
                         )
                         .await?;
                     }
@@ -162,7 +191,22 @@ impl Database {
             })
             .connect_with(options)
             .await?;
+        if dialect == Dialect::Sqlite {
+            tokio::spawn(checkpoint(pool.clone()));
+        }
         Ok(Self { pool, dialect, url })
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the database's write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that reads first and writes later would have to upgrade its lock,
+    /// which SQLite refuses at once (no busy wait) when another writer got there first, and every writer waits
+    /// its turn at BEGIN instead. On PostgreSQL it is a plain `BEGIN`; rows and advisory locks serialise what
+    /// must be.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
     }
 
     /// A statement that joins a JSON batch parameter against a table (`json_to_recordset` on PostgreSQL).

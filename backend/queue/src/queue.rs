@@ -135,7 +135,7 @@ impl Queue {
     /// Enqueues a batch in one transaction (one statement per [`Self::BATCH`] jobs) and wakes workers.
     /// Returns the ids inserted; jobs whose dedup key was taken are skipped.
     pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<JobId>, Error> {
-        let mut tx = self.inner.db.pool.begin().await?;
+        let mut tx = self.inner.db.begin_write().await?;
         let ids = self.enqueue_many_in(&mut tx, jobs).await?;
         tx.commit().await?;
         if !ids.is_empty() {

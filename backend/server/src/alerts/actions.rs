@@ -52,7 +52,7 @@ pub async fn act(
     now_ms: i64,
 ) -> Result<Acted, AlertError> {
     let db = store.database();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // The conditional update comes first: it takes the row (and on SQLite the write) lock, so an escalation
     // step committing at the same time is ordered before or after this action, never interleaved.
     let query = match action {

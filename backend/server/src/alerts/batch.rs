@@ -177,7 +177,7 @@ async fn store_batch(
     batch: &[Pending],
     now: i64,
 ) -> Result<Vec<Outcome>, AlertError> {
-    let mut tx = store.database().pool.begin().await?;
+    let mut tx = store.database().begin_write().await?;
     let messages: Vec<(&str, &str)> = batch
         .iter()
         .filter_map(|p| {

@@ -12,8 +12,7 @@
 //! whether the delivery happened and sends only if it did not. A timer whose alert was acknowledged, closed or
 //! moved on meanwhile does nothing.
 
-use std::collections::BTreeSet;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use klaxon_api::{Notify, Team};
 use klaxon_queue::JobError;
@@ -273,7 +272,7 @@ async fn finish_many(ctx: &JobContext, steps: &[(&StoredAlert, Position)]) -> Re
         }));
         next.insert(alert.id.as_str(), (*alert, to, due));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let moved = db
         .batch_query(db::alert_sql!(db, "alert_esc_finish_many"))
         .bind(serde_json::Value::Array(rows).to_string())
@@ -332,7 +331,7 @@ async fn begin(
         return Ok(recorded.then_some(notification));
     }
 
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let claimed = db::fetch_alert(
         &mut tx,
         sqlx::query(db::alert_sql!(db, "alert_esc_claim"))
@@ -439,7 +438,7 @@ async fn finish(ctx: &JobContext, alert: &StoredAlert, pos: Position) -> Result<
         Some((to, minutes)) => (to, Some(now.saturating_add(ctx.engine.minutes_ms(minutes)))),
         None => (alert.policy.ended(pos), None),
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let status: Option<String> = sqlx::query(db::alert_sql!(db, "alert_esc_finish"))
         .bind(&alert.id)
         .bind(i64::from(pos.round))

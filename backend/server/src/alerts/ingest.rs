@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use klaxon_db::Dialect;
 use klaxon_queue::Queue;
 use sqlx::Row;
 
@@ -53,7 +54,7 @@ pub async fn ingest(
     event: &Event,
     now_ms: i64,
 ) -> Result<Ingested, AlertError> {
-    let mut tx = store.database().pool.begin().await?;
+    let mut tx = store.database().begin_write().await?;
     let mut done = ingest_in(&mut tx, store, queue, &[(endpoint, event)], now_ms).await?;
     tx.commit().await?;
     let done = done.pop().ok_or(AlertError::NotFound)?;
@@ -65,8 +66,9 @@ pub async fn ingest(
 
 /// [`ingest`] of many events (each with the endpoint that received it), in order, inside the caller's
 /// transaction, in a fixed number of statements whatever their count (see `alerts::grouping`), so a burst
-/// costs a few round trips and one commit (see `alerts::batch`). The caller commits, then wakes the workers
-/// when an alert was created. Must be the transaction's first alert write.
+/// costs a few round trips and one commit (see `alerts::batch`). The caller begins the transaction with
+/// `Database::begin_write`, commits, then wakes the workers when an alert was created. Must be the
+/// transaction's first alert write.
 pub(super) async fn ingest_in(
     tx: &mut sqlx::AnyConnection,
     store: &Store,
@@ -78,15 +80,19 @@ pub(super) async fn ingest_in(
         return Ok(Vec::new());
     }
     let db = store.database();
-    // First: serialise events of these group keys with any other replica's (on SQLite: take the write lock).
-    let locks: BTreeSet<String> = events
-        .iter()
-        .map(|(ep, ev)| format!("{}/{}", ep.endpoint.id, ev.group_key))
-        .collect();
-    sqlx::query(db::alert_sql!(db, "alert_group_lock_many"))
-        .bind(serde_json::to_string(&locks)?)
-        .execute(&mut *tx)
-        .await?;
+    // First: serialise events of these group keys with any other replica's. A SQLite transaction from
+    // `begin_write` holds the database's write lock since BEGIN, which serialises everything already: the
+    // statement (a round trip) is only sent where it does something.
+    if db.dialect == Dialect::Postgres {
+        let locks: BTreeSet<String> = events
+            .iter()
+            .map(|(ep, ev)| format!("{}/{}", ep.endpoint.id, ev.group_key))
+            .collect();
+        sqlx::query(db::alert_sql!(db, "alert_group_lock_many"))
+            .bind(serde_json::to_string(&locks)?)
+            .execute(&mut *tx)
+            .await?;
+    }
 
     // The policies new alerts may escalate by.
     let mut policies = HashMap::new();

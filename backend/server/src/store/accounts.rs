@@ -24,7 +24,7 @@ impl Store {
         let id = new_id("acct");
         let token = new_secret(TOKEN_PREFIX);
         let now = now_ms();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(sql!(self, "account_insert"))
             .bind(&id)
             .bind(name)
