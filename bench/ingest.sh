@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Webhook ingest throughput, durable, one new alert per request, 32 connections (wrk), measured in ONE run
-# against two references on this machine:
+# against references on this machine:
 #   - the loopback ceiling: a trivial HTTP server answering 200 (backend/server/examples/ceiling.rs);
 #   - Prometheus Alertmanager (Debian's prometheus-alertmanager), POST /api/v2/alerts, unique alerts;
+#   - the durable floor of each store: a server that only commits each body as one row before answering,
+#     with group commit (backend/server/examples/durable_floor.rs): the most any ingest that answers after a
+#     durable commit can do on this machine and store;
 # and Klaxon on SQLite and on PostgreSQL. Prints alerts/s of each and the ratios (targets: >= 0.5 of the
 # ceiling, >= 2x Alertmanager). Not a test: run it by hand on an otherwise idle machine.
 #   bench/ingest.sh                  # 10 s per target
@@ -20,7 +23,7 @@ if ! need wrk || ! need prometheus-alertmanager; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk prometheus-alertmanager >/dev/null
 fi
 if [ "${SKIP_BUILD:-}" = "" ]; then
-  cargo build --release -q -p klaxon --bin klaxon --example ceiling
+  cargo build --release -q -p klaxon --bin klaxon --example ceiling --example durable_floor
 fi
 bin="$root/target/release"
 work=$(mktemp -d /tmp/klaxon-bench.XXXXXX)
@@ -32,6 +35,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
+# Stops the last server started: an idle reference left running still spends CPU (Alertmanager keeps every
+# alert it received in memory and maintains it) while the next target is measured.
+stop_last() { local p=${pids[-1]}; kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
@@ -83,6 +89,7 @@ port=$(free_port)
 "$bin/examples/ceiling" "127.0.0.1:$port" >/dev/null & pids+=($!)
 wait_port "$port"
 results+=("$(run ceiling "http://127.0.0.1:$port/ingest/x" webhook)")
+stop_last
 
 # 2. Alertmanager.
 port=$(free_port)
@@ -96,8 +103,17 @@ prometheus-alertmanager --config.file="$work/am.yml" --storage.path="$work/am" \
   --web.listen-address="127.0.0.1:$port" --cluster.listen-address="" >"$work/am.log" 2>&1 & pids+=($!)
 wait_port "$port"
 results+=("$(run alertmanager "http://127.0.0.1:$port/api/v2/alerts" alertmanager)")
+stop_last
 
-# 3. Klaxon, on each store.
+# 3. The durable floor and Klaxon, on each store.
+floor_run() {
+  local name=$1 db=$2 port
+  port=$(free_port)
+  "$bin/examples/durable_floor" "127.0.0.1:$port" "$db" >"$work/$name.log" 2>&1 & pids+=($!)
+  wait_port "$port"
+  results+=("$(run "$name" "http://127.0.0.1:$port/ingest/x" webhook)")
+  stop_last
+}
 klaxon_run() {
   local name=$1 db=$2 port token team url
   port=$(free_port)
@@ -114,21 +130,27 @@ klaxon_run() {
   local stored
   stored=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk '/^klaxon_ingest_events_total/ {print $2}')
   echo "$name: $stored events stored (warm-up included)" >&2
+  stop_last
 }
+floor_run floor-sqlite "sqlite://$work/floor.db"
 klaxon_run klaxon-sqlite "sqlite://$work/bench.db"
 # The benchmark's PostgreSQL keeps fsync on (scripts/pg turns it off for tests): durable means durable.
 pg=$(PG_DURABLE=1 "$root/scripts/pg" start "$work/pg")
 [ "$(psql "$pg" -Atc 'SHOW fsync')" = on ] || { echo "the benchmark's PostgreSQL must run with fsync on" >&2; exit 1; }
-psql "$pg" -qc "CREATE DATABASE bench;" >/dev/null
+psql "$pg" -qc "CREATE DATABASE bench;" -qc "CREATE DATABASE floor;" >/dev/null
+floor_run floor-postgres "${pg%/postgres}/floor"
 klaxon_run klaxon-postgres "${pg%/postgres}/bench"
 
 python3 - "${results[@]}" <<'PY'
 import sys
 r = dict((a.split()[0], float(a.split()[1])) for a in sys.argv[1:])
 ceil, am = r["ceiling"], r["alertmanager"]
-print(f"{'target':<18}{'alerts/s':>12}{'x ceiling':>12}{'x alertmanager':>16}")
-for name in ["ceiling", "alertmanager", "klaxon-sqlite", "klaxon-postgres"]:
+print(f"{'target':<18}{'alerts/s':>12}{'x ceiling':>12}{'x alertmanager':>16}{'x floor':>10}")
+for name in ["ceiling", "alertmanager", "floor-sqlite", "klaxon-sqlite", "floor-postgres", "klaxon-postgres"]:
     v = r[name]
-    print(f"{name:<18}{v:>12.0f}{v / ceil:>12.2f}{v / am:>16.2f}")
+    floor = r.get("floor-" + name.split("-")[1]) if name.startswith("klaxon-") else None
+    shown = f"{v / floor:>10.2f}" if floor else f"{'':>10}"
+    print(f"{name:<18}{v:>12.0f}{v / ceil:>12.2f}{v / am:>16.2f}{shown}")
 print("targets: klaxon >= 0.50 x ceiling and >= 2.00 x alertmanager, on each store")
+print("x floor: klaxon against the cheapest durable write on the same store (one row per request, group commit)")
 PY
