@@ -142,6 +142,45 @@ async fn checkpoint(pool: AnyPool) {
     }
 }
 
+/// A multi-row `INSERT` for `rows` rows from `template`, a statement whose last `VALUES` is followed by
+/// one row's tuple of `?` parameters: the tuple is repeated once per row, so row `r`'s parameters are the
+/// `r`-th run of the tuple's, and the text after the tuple (`ON CONFLICT`, `RETURNING`) is kept. `None` when
+/// the template has no such tuple. The text depends on `rows`: run it with `.persistent(false)`, or every
+/// batch size would keep a prepared statement.
+pub fn values_rows(template: &str, rows: usize) -> Option<String> {
+    let at = template.rfind("VALUES")? + "VALUES".len();
+    let rest = &template[at..];
+    let open = rest.find('(')?;
+    let mut depth = 0usize;
+    let mut close = None;
+    for (i, c) in rest.char_indices().skip(open) {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let tuple = &rest[open..=close];
+    let mut sql = String::with_capacity(template.len() + tuple.len() * rows.saturating_sub(1) * 2);
+    sql.push_str(&template[..at]);
+    sql.push(' ');
+    for r in 0..rows.max(1) {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(tuple);
+    }
+    sql.push_str(&rest[close + 1..]);
+    Some(sql)
+}
+
 /// An open pool and the dialect of its database.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -225,5 +264,28 @@ impl Database {
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_rows;
+
+    #[test]
+    fn values_rows_repeats_the_last_tuple_and_keeps_the_tail() {
+        let sql = "-- note (VALUES)\nINSERT INTO t (a, b) VALUES (?, json(?))\nON CONFLICT (a) DO NOTHING RETURNING a";
+        assert_eq!(
+            values_rows(sql, 3).as_deref(),
+            Some(
+                "-- note (VALUES)\nINSERT INTO t (a, b) VALUES (?, json(?)), (?, json(?)), (?, json(?))\n\
+                 ON CONFLICT (a) DO NOTHING RETURNING a"
+            )
+        );
+        assert_eq!(
+            values_rows("INSERT INTO t (a) VALUES (?)", 1).as_deref(),
+            Some("INSERT INTO t (a) VALUES (?)")
+        );
+        assert_eq!(values_rows("SELECT 1", 2), None);
+        assert_eq!(values_rows("INSERT INTO t (a) VALUES (?", 2), None);
     }
 }

@@ -144,8 +144,12 @@ impl Queue {
         Ok(ids)
     }
 
-    /// Largest number of jobs sent in one statement by [`Queue::enqueue_many`].
+    /// Largest number of jobs sent in one statement by [`Queue::enqueue_many`] on PostgreSQL.
     pub const BATCH: usize = 5000;
+
+    /// Largest number of jobs sent in one statement on SQLite: 9 parameters each, under its limit of 32,766
+    /// per statement.
+    pub const SQLITE_BATCH: usize = 3000;
 
     /// [`Queue::enqueue_many`] inside the caller's transaction.
     pub async fn enqueue_many_in(
@@ -155,28 +159,55 @@ impl Queue {
     ) -> Result<Vec<JobId>, Error> {
         let now = self.now_ms();
         let mut ids = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(Self::BATCH) {
+        let chunk_size = match self.dialect() {
+            Dialect::Postgres => Self::BATCH,
+            Dialect::Sqlite => Self::SQLITE_BATCH,
+        };
+        for chunk in jobs.chunks(chunk_size) {
             if let Some(due) = chunk.iter().map(|j| j.due_ms(now)).min() {
                 self.lower_floor(due);
             }
-            let batch: Vec<serde_json::Value> = chunk
-                .iter()
-                .map(|j| {
-                    serde_json::json!({
-                        "kind": j.kind,
-                        "payload": j.payload,
-                        "partition": j.partition,
-                        "dedup_key": j.dedup.as_ref().map(|(k, _)| k),
-                        "forever": j.forever_flag(),
-                        "run_at": j.due_ms(now),
-                    })
-                })
-                .collect();
-            let rows = sqlx::query(sql!(self.dialect(), "enqueue_many"))
-                .bind(serde_json::to_string(&batch)?)
-                .bind(now)
-                .fetch_all(&mut *conn)
-                .await?;
+            let template = sql!(self.dialect(), "enqueue_many");
+            let rows = match self.dialect() {
+                Dialect::Postgres => {
+                    let batch: Vec<serde_json::Value> = chunk
+                        .iter()
+                        .map(|j| {
+                            serde_json::json!({
+                                "kind": j.kind,
+                                "payload": j.payload,
+                                "partition": j.partition,
+                                "dedup_key": j.dedup.as_ref().map(|(k, _)| k),
+                                "forever": j.forever_flag(),
+                                "run_at": j.due_ms(now),
+                            })
+                        })
+                        .collect();
+                    sqlx::query(template)
+                        .bind(serde_json::to_string(&batch)?)
+                        .bind(now)
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+                Dialect::Sqlite => {
+                    let sql = klaxon_db::values_rows(template, chunk.len())
+                        .ok_or_else(|| sqlx::Error::Protocol("enqueue_many has no VALUES tuple".into()))?;
+                    let mut query = sqlx::query(&sql).persistent(false);
+                    for j in chunk {
+                        query = query
+                            .bind(j.kind.clone())
+                            .bind(j.payload.clone())
+                            .bind(j.partition.clone())
+                            .bind(j.dedup.as_ref().map(|(k, _)| k.clone()))
+                            .bind(j.forever_flag())
+                            .bind(j.due_ms(now))
+                            .bind(j.due_ms(now))
+                            .bind(now)
+                            .bind(now);
+                    }
+                    query.fetch_all(&mut *conn).await?
+                }
+            };
             for row in &rows {
                 ids.push(JobId(row.try_get("id")?));
             }

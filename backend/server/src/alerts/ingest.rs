@@ -130,18 +130,7 @@ pub(super) async fn ingest_in(
         format!("alert_{}", uuid::Uuid::now_v7().simple())
     });
 
-    if !plan.inserts.is_empty() {
-        let rows = plan
-            .inserts
-            .iter()
-            .map(insert_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        sqlx::query(db::alert_sql!(db, "alert_insert_many"))
-            .bind(serde_json::Value::Array(rows).to_string())
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-    }
+    insert_many(tx, db, &plan.inserts, now_ms).await?;
     if !plan.changes.is_empty() {
         let rows: Vec<_> = plan
             .changes
@@ -167,7 +156,65 @@ pub(super) async fn ingest_in(
     Ok(plan.results)
 }
 
-/// A new alert as `alert_insert_many` reads it.
+/// Stores new alerts with `alert_insert_many`: on PostgreSQL one JSON array, on SQLite bound rows of at most
+/// [`INSERT_ROWS`] per statement.
+async fn insert_many(
+    tx: &mut sqlx::AnyConnection,
+    db: &klaxon_db::Database,
+    alerts: &[StoredAlert],
+    now_ms: i64,
+) -> Result<(), AlertError> {
+    let template = db::alert_sql!(db, "alert_insert_many");
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    if db.dialect == Dialect::Postgres {
+        let rows = alerts.iter().map(insert_row).collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(template)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        return Ok(());
+    }
+    for chunk in alerts.chunks(INSERT_ROWS) {
+        let sql = klaxon_db::values_rows(template, chunk.len())
+            .ok_or_else(|| sqlx::Error::Protocol("alert_insert_many has no VALUES tuple".into()))?;
+        let mut query = sqlx::query(&sql).persistent(false);
+        for a in chunk {
+            query = query
+                .bind(a.id.clone())
+                .bind(a.account_id.clone())
+                .bind(a.endpoint_id.clone())
+                .bind(a.team_id.clone())
+                .bind(serde_json::to_string(&a.policy)?)
+                .bind(a.group_key.clone())
+                .bind(a.kind.as_str())
+                .bind(a.status.as_str())
+                .bind(a.title.clone())
+                .bind(a.text.clone())
+                .bind(a.severity.clone())
+                .bind(a.source.clone())
+                .bind(serde_json::to_string(&a.fields)?)
+                .bind(serde_json::to_string(&a.details)?)
+                .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                .bind(a.first_seen_ms)
+                .bind(a.last_seen_ms)
+                .bind(a.closed_at_ms)
+                .bind(i64::from(a.auto_closed))
+                .bind(a.next_escalation_at_ms)
+                .bind(now_ms)
+                .bind(now_ms);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Most rows in one SQLite insert: 22 parameters each, under SQLite's limit of 32,766 per statement.
+const INSERT_ROWS: usize = 1000;
+
+/// A new alert as PostgreSQL's `alert_insert_many` reads it.
 fn insert_row(a: &StoredAlert) -> Result<serde_json::Value, AlertError> {
     Ok(serde_json::json!({
         "id": a.id,
