@@ -122,9 +122,10 @@ pub async fn run_steps(ctx: &JobContext, steps: &[(&str, Position)]) -> Vec<Resu
         }
     };
 
-    // Phase 1: decide each simple step; the rest go alone.
+    // Phase 1: decide each simple step; the rest go alone. Teams are read once per batch; the directory
+    // (Slack: channel members, presence) is asked for every step at once.
     let mut teams: HashMap<(String, String), Option<Team>> = HashMap::new();
-    let mut begun = Vec::new();
+    let mut simple = Vec::new();
     let mut alone = Vec::new();
     let now = ctx.queue.now_ms();
     for (i, (alert_id, pos)) in steps.iter().enumerate() {
@@ -155,15 +156,25 @@ pub async fn run_steps(ctx: &JobContext, steps: &[(&str, Position)]) -> Vec<Resu
                 }
             },
         };
-        let roster = match roster_of(ctx, alert, team.as_ref(), step.notify).await {
+        simple.push((i, alert, *pos, step.notify, team));
+    }
+    let rosters = futures::future::join_all(
+        simple
+            .iter()
+            .map(|(_, alert, _, notify, team)| roster_of(ctx, alert, team.as_ref(), *notify)),
+    )
+    .await;
+    let mut begun = Vec::new();
+    for ((i, alert, pos, _, _), roster) in simple.into_iter().zip(rosters) {
+        let roster = match roster {
             Ok(roster) => roster,
             Err(e) => {
                 outcomes[i] = Some(Err(e));
                 continue;
             }
         };
-        match decide(alert, *pos, &roster, 0, delivery_key(alert_id, *pos), now) {
-            Some((notification, notified, _)) => begun.push((i, alert, *pos, notification, notified)),
+        match decide(alert, pos, &roster, 0, delivery_key(&alert.id, pos), now) {
+            Some((notification, notified, _)) => begun.push((i, alert, pos, notification, notified)),
             None => outcomes[i] = Some(Ok(StepOutcome::Stale)),
         }
     }
