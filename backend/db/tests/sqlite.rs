@@ -39,7 +39,10 @@ async fn the_log_stays_small_under_many_commits() {
         }
     }
     let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
-    assert!(wal < 8_000_000, "the log holds {wal} bytes after about 10 MB of commits");
+    assert!(
+        wal < 8_000_000,
+        "the log holds {wal} bytes after about 10 MB of commits"
+    );
     db.pool.close().await;
     let _ = std::fs::remove_file(&path);
 }
