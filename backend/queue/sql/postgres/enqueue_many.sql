@@ -1,6 +1,7 @@
 -- A batch as one JSON array of {kind, payload, partition, dedup_key, forever, run_at}: one statement
 -- whatever the batch size. Rows keep the array's order, so equal run_at values keep it in a partition.
--- PostgreSQL folds the repeated NOTIFY of one transaction into one.
+-- One pg_notify per statement, not per row: the uncorrelated subquery runs once, at the first row inserted, and
+-- not at all when none was. The NOTIFY is delivered when the caller's transaction commits.
 WITH ins AS (
     INSERT INTO queue_jobs
         (kind, payload, partition_key, dedup_key, dedup_forever, state, run_at, order_at, created_at, updated_at)
@@ -20,4 +21,4 @@ WITH ins AS (
     ON CONFLICT (dedup_key) DO NOTHING
     RETURNING id
 )
-SELECT id, pg_notify('queue_jobs', '')::text AS woke FROM ins
+SELECT id, (SELECT pg_notify('queue_jobs', ''))::text AS woke FROM ins

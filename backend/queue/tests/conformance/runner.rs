@@ -13,6 +13,60 @@ klaxon_db::dual_test!(
     a_batching_kind_runs_together_and_records_each_job,
 );
 
+/// On PostgreSQL a job enqueued by another process (here another `Queue` handle, whose local wake-ups are its
+/// own) wakes an idle runner through NOTIFY, long before its poll interval. SQLite has no such channel between
+/// processes: there the poll interval is the bound, so this case is PostgreSQL's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_enqueue_wakes_an_idle_runner_on_postgres() {
+    let Some(db) = klaxon_db::testing::postgres().await else {
+        return;
+    };
+    klaxon_queue::MIGRATOR.run(&db).await.unwrap();
+    let (ctx, _started) = ctx();
+    let runner = Runner::new(Queue::new(db.clone()), ctx.clone())
+        .register::<Noop>()
+        .with_settings(RunnerSettings {
+            workers: 2,
+            poll_interval: Duration::from_secs(120),
+            ..RunnerSettings::default()
+        });
+    let (token, handle) = start(runner);
+    // The listener is connected once its LISTEN shows in pg_stat_activity (a wake-up sent before that would
+    // be made up for by the look the listener takes on connecting, and prove nothing).
+    until("the runner's listener is connected", || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+            > 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other = Queue::new(db.clone());
+    let done = |ids: Vec<JobId>| {
+        let other = other.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+            for id in ids {
+                while job(&other, id).await.state != JobState::Done {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "job {id} still waits: NOTIFY did not wake the runner (it polls every 120 s)"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    };
+    // One job, then a batch: each statement sends its own wake-up.
+    done(vec![other.enqueue(noop()).await.unwrap().unwrap()]).await;
+    done(other.enqueue_many(&[noop(), noop()]).await.unwrap()).await;
+    token.cancel();
+    handle.await.unwrap();
+}
+
 /// A kind with `BATCH` > 1 gets its due jobs in batches no bigger than that, and each job's outcome is its
 /// own: done, retried then dead, or dead at once; a garbled payload fails only itself.
 async fn a_batching_kind_runs_together_and_records_each_job(db: Database) {
