@@ -119,34 +119,18 @@ impl Default for PoolSettings {
     }
 }
 
+/// SQLite's limit on the parameters of one statement.
+pub const SQLITE_MAX_PARAMS: usize = 32_766;
+
 /// A multi-row `INSERT` for `rows` rows from `template`, a statement whose last `VALUES` is followed by
 /// one row's tuple of `?` parameters: the tuple is repeated once per row, so row `r`'s parameters are the
 /// `r`-th run of the tuple's, and the text after the tuple (`ON CONFLICT`, `RETURNING`) is kept. `None` when
 /// the template has no such tuple. The text depends on `rows`: run it with `.persistent(false)`, or every
-/// batch size would keep a prepared statement.
+/// batch size would keep a prepared statement. At most [`values_rows_max`] rows fit in one statement.
 pub fn values_rows(template: &str, rows: usize) -> Option<String> {
-    let at = template.rfind("VALUES")? + "VALUES".len();
-    let rest = &template[at..];
-    let open = rest.find('(')?;
-    let mut depth = 0usize;
-    let mut close = None;
-    for (i, c) in rest.char_indices().skip(open) {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    close = Some(i);
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
-    let close = close?;
-    let tuple = &rest[open..=close];
-    let mut sql = String::with_capacity(template.len() + tuple.len() * rows.saturating_sub(1) * 2);
-    sql.push_str(&template[..at]);
+    let (head, tuple, tail) = values_tuple(template)?;
+    let mut sql = String::with_capacity(template.len() + (tuple.len() + 2) * rows.saturating_sub(1));
+    sql.push_str(head);
     sql.push(' ');
     for r in 0..rows.max(1) {
         if r > 0 {
@@ -154,8 +138,37 @@ pub fn values_rows(template: &str, rows: usize) -> Option<String> {
         }
         sql.push_str(tuple);
     }
-    sql.push_str(&rest[close + 1..]);
+    sql.push_str(tail);
     Some(sql)
+}
+
+/// Most rows one [`values_rows`] statement of `template` may carry: its tuple's parameters times the rows
+/// stay within [`SQLITE_MAX_PARAMS`].
+pub fn values_rows_max(template: &str) -> usize {
+    let params = values_tuple(template).map_or(1, |(_, tuple, _)| tuple.matches('?').count().max(1));
+    SQLITE_MAX_PARAMS / params
+}
+
+/// `template` split around the tuple after its last `VALUES`: the text up to `VALUES` included, the tuple
+/// with its parentheses, and the rest.
+fn values_tuple(template: &str) -> Option<(&str, &str, &str)> {
+    let at = template.rfind("VALUES")? + "VALUES".len();
+    let rest = &template[at..];
+    let open = rest.find('(')?;
+    let mut depth = 0usize;
+    for (i, c) in rest.char_indices().skip(open) {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((&template[..at], &rest[open..=i], &rest[i + 1..]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// An open pool and the dialect of its database.
@@ -242,7 +255,7 @@ impl Database {
 
 #[cfg(test)]
 mod tests {
-    use super::values_rows;
+    use super::{SQLITE_MAX_PARAMS, values_rows, values_rows_max};
 
     #[test]
     fn values_rows_repeats_the_last_tuple_and_keeps_the_tail() {
@@ -259,6 +272,7 @@ mod tests {
             Some("INSERT INTO t (a) VALUES (?)")
         );
         assert_eq!(values_rows("SELECT 1", 2), None);
+        assert_eq!(values_rows_max(sql), SQLITE_MAX_PARAMS / 2);
         assert_eq!(values_rows("INSERT INTO t (a) VALUES (?", 2), None);
     }
 }

@@ -2,10 +2,10 @@
 //!
 //! For each store: inserts N pending timers (due a day from now, each with a dedup key, `--per-partition K`
 //! consecutive ones sharing a partition: 1 by default, as escalation keeps them, one pending step per alert;
-//! more stresses ordered partitions, whose later jobs wait for the earlier ones to finish), then moves the queue's clock so that all of them fall due within a short burst
-//! window, runs a runner with no-op handlers and measures the firing lag (handler start minus `run_at`), then
-//! measures plain throughput (enqueue + run of due no-op jobs while the runner runs), and prints a table with
-//! the process's peak RSS (VmHWM).
+//! more stresses ordered partitions, whose later jobs wait for the earlier ones to finish), then moves the
+//! queue's clock so that all of them fall due within a short burst window, runs a runner with no-op handlers
+//! and measures the firing lag (handler start minus `run_at`), then measures plain throughput (enqueue + run
+//! of due no-op jobs while the runner runs), and prints a table with the process's peak RSS (VmHWM).
 //!
 //! ```text
 //! cargo run --release -p klaxon-queue --example queue_bench -- \

@@ -144,12 +144,9 @@ impl Queue {
         Ok(ids)
     }
 
-    /// Largest number of jobs sent in one statement by [`Queue::enqueue_many`] on PostgreSQL.
+    /// Largest number of jobs sent in one statement by [`Queue::enqueue_many`] on PostgreSQL (SQLite sends as
+    /// many as its parameter limit allows).
     pub const BATCH: usize = 5000;
-
-    /// Largest number of jobs sent in one statement on SQLite: 9 parameters each, under its limit of 32,766
-    /// per statement.
-    pub const SQLITE_BATCH: usize = 3000;
 
     /// [`Queue::enqueue_many`] inside the caller's transaction.
     pub async fn enqueue_many_in(
@@ -159,15 +156,15 @@ impl Queue {
     ) -> Result<Vec<JobId>, Error> {
         let now = self.now_ms();
         let mut ids = Vec::with_capacity(jobs.len());
+        let template = sql!(self.dialect(), "enqueue_many");
         let chunk_size = match self.dialect() {
             Dialect::Postgres => Self::BATCH,
-            Dialect::Sqlite => Self::SQLITE_BATCH,
+            Dialect::Sqlite => klaxon_db::values_rows_max(template),
         };
         for chunk in jobs.chunks(chunk_size) {
             if let Some(due) = chunk.iter().map(|j| j.due_ms(now)).min() {
                 self.lower_floor(due);
             }
-            let template = sql!(self.dialect(), "enqueue_many");
             let rows = match self.dialect() {
                 Dialect::Postgres => {
                     let batch: Vec<serde_json::Value> = chunk

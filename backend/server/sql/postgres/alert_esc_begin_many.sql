@@ -1,7 +1,9 @@
--- alert_esc_begin for a batch of alerts: $1 is a JSON array of {id, delivering, notified, round, step}
--- (delivering and notified as JSON text), $2 is now. Returns the ids recorded; an alert acknowledged, closed,
--- moved on or taken by another attempt meanwhile matches nothing. Rows are found by primary key (`= ANY`),
--- whatever the planner guesses of the JSON array (see alert_change_many).
+-- Records escalation steps' notifications as being delivered, and the members notified once they are sent:
+-- $1 is a JSON array of {id, delivering, notified, round, step} (delivering and notified as JSON text), $2 is
+-- now. Only while the alert is open, still at that step, and no delivery of it has begun: returns the ids
+-- recorded; an alert acknowledged, closed, moved on or taken by another attempt meanwhile matches nothing.
+-- Rows are found by primary key (`= ANY`), whatever the planner guesses of the JSON array (see
+-- alert_change_many).
 UPDATE alerts AS a SET delivering = b.delivering, notified = b.notified, updated_at_ms = $2
 FROM json_to_recordset($1::json) AS b (id text, delivering text, notified text, round bigint, step bigint)
 WHERE a.id = b.id

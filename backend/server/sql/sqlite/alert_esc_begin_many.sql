@@ -1,6 +1,7 @@
--- alert_esc_begin for a batch of alerts: ?1 is a JSON array of {id, delivering, notified, round, step}
--- (delivering and notified as JSON text), ?2 is now. Returns the ids recorded; an alert acknowledged, closed,
--- moved on or taken by another attempt meanwhile matches nothing.
+-- Records escalation steps' notifications as being delivered, and the members notified once they are sent:
+-- ?1 is a JSON array of {id, delivering, notified, round, step} (delivering and notified as JSON text), ?2 is
+-- now. Only while the alert is open, still at that step, and no delivery of it has begun: returns the ids
+-- recorded; an alert acknowledged, closed, moved on or taken by another attempt meanwhile matches nothing.
 UPDATE alerts SET delivering = b.delivering, notified = b.notified, updated_at_ms = ?2
 FROM (
     SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.delivering') AS delivering,

@@ -96,7 +96,7 @@ pub async fn run_step(ctx: &JobContext, alert_id: &str, pos: Position) -> Result
             None => return Ok(StepOutcome::Stale),
         },
     };
-    finish(ctx, &alert, pos).await?;
+    finish(ctx, &[(&alert, pos)]).await?;
     Ok(StepOutcome::Notified(Box::new(notification)))
 }
 
@@ -178,7 +178,12 @@ pub async fn run_steps(ctx: &JobContext, steps: &[(&str, Position)]) -> Vec<Resu
             None => outcomes[i] = Some(Ok(StepOutcome::Stale)),
         }
     }
-    let recorded = match record_begin_many(ctx, &begun, now).await {
+    let rows: Vec<_> = begun
+        .iter()
+        .map(|(_, alert, pos, n, notified)| (alert.id.as_str(), *pos, n, notified.as_slice()))
+        .collect();
+    let db = ctx.store.database();
+    let recorded = match record_begin(db, &db.pool, &rows, now).await {
         Ok(recorded) => recorded,
         Err(e) => {
             for (i, ..) in &begun {
@@ -211,7 +216,7 @@ pub async fn run_steps(ctx: &JobContext, steps: &[(&str, Position)]) -> Vec<Resu
 
     // Phase 3: move the delivered alerts on, together.
     let moving: Vec<(&StoredAlert, Position)> = delivered.iter().map(|(_, a, pos, _)| (*a, *pos)).collect();
-    let finished = finish_many(ctx, &moving).await;
+    let finished = finish(ctx, &moving).await;
     for (i, _, _, notification) in delivered {
         outcomes[i] = Some(match &finished {
             Ok(()) => Ok(StepOutcome::Notified(Box::new(notification))),
@@ -229,10 +234,13 @@ pub async fn run_steps(ctx: &JobContext, steps: &[(&str, Position)]) -> Vec<Resu
         .collect()
 }
 
-/// Phase 1 of a batch: [`record_begin`] for every decided step in one statement; the ids recorded.
-async fn record_begin_many(
-    ctx: &JobContext,
-    begun: &[(usize, &StoredAlert, Position, Notification, Vec<String>)],
+/// Records each `(alert id, step, notification, members notified once it is sent)` as being delivered, in
+/// one statement; returns the ids recorded. An alert no longer open at that step with no delivery begun
+/// (acknowledged, closed, passed or taken by another attempt meanwhile) is not.
+async fn record_begin<'c>(
+    db: &klaxon_db::Database,
+    on: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    begun: &[(&str, Position, &Notification, &[String])],
     now: i64,
 ) -> Result<HashSet<String>, StepError> {
     if begun.is_empty() {
@@ -240,9 +248,9 @@ async fn record_begin_many(
     }
     let rows = begun
         .iter()
-        .map(|(_, alert, pos, notification, notified)| {
+        .map(|(id, pos, notification, notified)| {
             Ok(serde_json::json!({
-                "id": alert.id,
+                "id": id,
                 "delivering": serde_json::to_string(notification)?,
                 "notified": serde_json::to_string(notified)?,
                 "round": pos.round,
@@ -251,20 +259,20 @@ async fn record_begin_many(
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()
         .map_err(AlertError::from)?;
-    let db = ctx.store.database();
     let rows = db
         .batch_query(db::alert_sql!(db, "alert_esc_begin_many"))
         .bind(serde_json::Value::Array(rows).to_string())
         .bind(now)
-        .fetch_all(&db.pool)
+        .fetch_all(on)
         .await?;
     rows.iter()
         .map(|r| r.try_get::<String, _>(0).map_err(StepError::from))
         .collect()
 }
 
-/// Phase 3 of a batch: [`finish`] for every delivered step, in one transaction.
-async fn finish_many(ctx: &JobContext, steps: &[(&StoredAlert, Position)]) -> Result<(), StepError> {
+/// Phase 3: moves each alert past its step and, while it is open, enqueues the next step's timer, in one
+/// transaction.
+async fn finish(ctx: &JobContext, steps: &[(&StoredAlert, Position)]) -> Result<(), StepError> {
     if steps.is_empty() {
         return Ok(());
     }
@@ -290,7 +298,8 @@ async fn finish_many(ctx: &JobContext, steps: &[(&StoredAlert, Position)]) -> Re
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-    // As in `finish`: only an alert still open gets its next timer.
+    // An action that committed first wins: no timer for an alert that is no longer open. One committing
+    // after us cancels the timer we enqueue here.
     let mut timers = Vec::new();
     for row in &moved {
         let id: String = row.try_get(0)?;
@@ -336,10 +345,9 @@ async fn begin(
         let Some((notification, notified, _)) = decide(alert, pos, &roster, 0, key, now) else {
             return Ok(None);
         };
-        let mut conn = db.pool.acquire().await?;
-        let recorded = record_begin(db, &mut conn, &alert.id, pos, &notification, &notified, now).await?;
+        let recorded = record_begin(db, &db.pool, &[(&alert.id, pos, &notification, &notified)], now).await?;
         // Not recorded: acknowledged, closed, passed or taken by another attempt meanwhile.
-        return Ok(recorded.then_some(notification));
+        return Ok((!recorded.is_empty()).then_some(notification));
     }
 
     let mut tx = db.begin_write().await?;
@@ -366,7 +374,10 @@ async fn begin(
     else {
         return Ok(None);
     };
-    if !record_begin(db, &mut tx, &alert.id, pos, &notification, &notified, now).await? {
+    if record_begin(db, &mut *tx, &[(&alert.id, pos, &notification, &notified)], now)
+        .await?
+        .is_empty()
+    {
         return Ok(None);
     }
     if let Some(next) = next_rotation {
@@ -378,29 +389,6 @@ async fn begin(
     }
     tx.commit().await?;
     Ok(Some(notification))
-}
-
-/// Records `notification` as being delivered for step `pos` of alert `alert_id`, with the members notified once
-/// it is sent; false when the alert is no longer open at that step with no delivery begun.
-async fn record_begin(
-    db: &klaxon_db::Database,
-    conn: &mut sqlx::AnyConnection,
-    alert_id: &str,
-    pos: Position,
-    notification: &Notification,
-    notified: &[String],
-    now: i64,
-) -> Result<bool, StepError> {
-    let done = sqlx::query(db::alert_sql!(db, "alert_esc_begin"))
-        .bind(alert_id)
-        .bind(serde_json::to_string(notification).map_err(AlertError::from)?)
-        .bind(serde_json::to_string(notified).map_err(AlertError::from)?)
-        .bind(i64::from(pos.round))
-        .bind(i64::from(pos.step))
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// The engine's decision for step `pos` as a notification, the members notified once it is sent, and the
@@ -438,45 +426,6 @@ fn decide(
     let mut notified = alert.notified.clone();
     notified.extend(decision.newly_notified);
     Some((notification, notified, decision.rotation))
-}
-
-/// Phase 3: moves the alert past step `pos` and, while it is open, enqueues the next step's timer.
-async fn finish(ctx: &JobContext, alert: &StoredAlert, pos: Position) -> Result<(), StepError> {
-    let db = ctx.store.database();
-    let now = ctx.queue.now_ms();
-    let next = alert.policy.next(pos);
-    let (to, due) = match next {
-        Some((to, minutes)) => (to, Some(now.saturating_add(ctx.engine.minutes_ms(minutes)))),
-        None => (alert.policy.ended(pos), None),
-    };
-    let mut tx = db.begin_write().await?;
-    let status: Option<String> = sqlx::query(db::alert_sql!(db, "alert_esc_finish"))
-        .bind(&alert.id)
-        .bind(i64::from(pos.round))
-        .bind(i64::from(pos.step))
-        .bind(i64::from(to.round))
-        .bind(i64::from(to.step))
-        .bind(due)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?;
-    // An action that committed first wins: no timer for an alert that is no longer open. One committing
-    // after us cancels the timer we enqueue here.
-    let enqueued = match (status.as_deref(), due) {
-        (Some("open"), Some(due)) => {
-            let job = EscalateJob::timer(&alert.account_id, &alert.id, to, due)?;
-            ctx.queue.enqueue_in(&mut tx, job).await?;
-            true
-        }
-        _ => false,
-    };
-    tx.commit().await?;
-    if enqueued {
-        ctx.queue.notify();
-    }
-    Ok(())
 }
 
 /// The members a member step chooses from, and which of them are inactive (asked only when it matters).

@@ -156,8 +156,8 @@ pub(super) async fn ingest_in(
     Ok(plan.results)
 }
 
-/// Stores new alerts with `alert_insert_many`: on PostgreSQL one JSON array, on SQLite bound rows of at most
-/// [`INSERT_ROWS`] per statement.
+/// Stores new alerts with `alert_insert_many`: on PostgreSQL one JSON array, on SQLite bound rows (as many
+/// per statement as its parameter limit allows).
 async fn insert_many(
     tx: &mut sqlx::AnyConnection,
     db: &klaxon_db::Database,
@@ -177,7 +177,7 @@ async fn insert_many(
             .await?;
         return Ok(());
     }
-    for chunk in alerts.chunks(INSERT_ROWS) {
+    for chunk in alerts.chunks(klaxon_db::values_rows_max(template)) {
         let sql = klaxon_db::values_rows(template, chunk.len())
             .ok_or_else(|| sqlx::Error::Protocol("alert_insert_many has no VALUES tuple".into()))?;
         let mut query = sqlx::query(&sql).persistent(false);
@@ -210,9 +210,6 @@ async fn insert_many(
     }
     Ok(())
 }
-
-/// Most rows in one SQLite insert: 22 parameters each, under SQLite's limit of 32,766 per statement.
-const INSERT_ROWS: usize = 1000;
 
 /// A new alert as PostgreSQL's `alert_insert_many` reads it.
 fn insert_row(a: &StoredAlert) -> Result<serde_json::Value, AlertError> {

@@ -1,9 +1,10 @@
 //! `POST /ingest/{endpoint_token}` (and `GET` with query parameters): where SNS and webhook callers deliver.
 //!
-//! The order of checks is the order of cost: the token (a read cached for a few seconds, see `store::token_cache`; an unknown token is a bare 404
-//! that says nothing of whether it ever existed), the endpoint's rate, the body's size and shape, the SNS
-//! signature and topic, and only then a write. Every refusal is counted by reason and stores nothing. A 2xx
-//! is sent only after the events are committed (group commit, see `alerts::batch`).
+//! The order of checks is the order of cost: the token (a read cached for a few seconds, see
+//! `store::token_cache`; an unknown token is a bare 404 that says nothing of whether it ever existed), the
+//! endpoint's rate, the body's size and shape, the SNS signature and topic, and only then a write. Every
+//! refusal is counted by reason and stores nothing. A 2xx is sent only after the events are committed (group
+//! commit, see `alerts::batch`).
 
 use std::{sync::Arc, time::Instant};
 
