@@ -42,10 +42,13 @@ pub struct EndpointInput {
     #[serde(default)]
     pub allowed_topic_arns: Vec<String>,
     /// Minutes an open alert absorbs events with the same group key, 0 to 525600; default 10080 (7 days).
-    #[serde(default = "default_alert_grouping")]
+    #[serde(default = "default_alert_grouping", deserialize_with = "crate::int::u32")]
     pub alert_grouping_minutes: u32,
     /// Minutes a notification absorbs events with the same group key, 0 to 1440; default 1.
-    #[serde(default = "default_notification_grouping")]
+    #[serde(
+        default = "default_notification_grouping",
+        deserialize_with = "crate::int::u32"
+    )]
     pub notification_grouping_minutes: u32,
 }
 
@@ -65,6 +68,7 @@ fn default_notification_grouping() -> u32 {
 /// Filters of `GET /v1/endpoints`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct EndpointQuery {
     /// Only endpoints of this team.
@@ -72,6 +76,7 @@ pub struct EndpointQuery {
     /// Only the endpoint with exactly this name.
     pub name: Option<String>,
     /// Page size, 1 to 1000; default 100.
+    #[serde(default, deserialize_with = "crate::int::query_u32")]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -8,6 +8,7 @@
 pub mod client;
 mod endpoint;
 mod error;
+pub mod int;
 mod list;
 mod policy;
 mod team;

@@ -15,9 +15,11 @@ pub struct Page<T> {
 /// Paging parameters shared by every list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Page size, 1 to 1000; default 100.
+    #[serde(default, deserialize_with = "crate::int::query_u32")]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -61,7 +61,11 @@ pub struct Step {
     pub user: Option<String>,
     /// Minutes to wait before the next step (or before the first again when `repeat` is above 0), 1 to 1440;
     /// without it the chain ends at this step.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::int::opt_u32",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub escalate_after_minutes: Option<u32>,
 }
 
@@ -95,7 +99,7 @@ pub struct EscalationPolicyInput {
     /// 1 to 20 steps; only the last may omit `escalate_after_minutes`, and when `repeat` is above 0 none may.
     pub steps: Vec<Step>,
     /// How many times the whole chain runs again after its last step, 0 to 9; default 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::int::u32")]
     pub repeat: u32,
     /// Skip members who are away or in Do Not Disturb; default true.
     #[serde(default = "default_true")]
@@ -109,6 +113,7 @@ fn default_true() -> bool {
 /// Filters of `GET /v1/escalation-policies`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyQuery {
     /// Only policies of this team.
@@ -116,6 +121,7 @@ pub struct PolicyQuery {
     /// Only the policy with exactly this name.
     pub name: Option<String>,
     /// Page size, 1 to 1000; default 100.
+    #[serde(default, deserialize_with = "crate::int::query_u32")]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// How bad an event is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Informational (an OK, a successful backup).
@@ -82,9 +84,79 @@ pub struct Event {
     pub fields: BTreeMap<String, String>,
 }
 
+impl Event {
+    /// The event with every NUL character replaced by U+FFFD. A caller may send anything, and PostgreSQL
+    /// cannot store NUL in text: refusing the event would lose an alert over one byte, so it is kept, marked.
+    #[must_use]
+    pub fn without_nul(mut self) -> Self {
+        fn scrub(s: &mut String) {
+            if s.contains('\0') {
+                *s = s.replace('\0', "\u{FFFD}");
+            }
+        }
+        for s in [
+            &mut self.title,
+            &mut self.text,
+            &mut self.source,
+            &mut self.group_key,
+        ] {
+            scrub(s);
+        }
+        for s in [
+            &mut self.account,
+            &mut self.region,
+            &mut self.resource,
+            &mut self.link,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            scrub(s);
+        }
+        if self
+            .fields
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            self.fields = std::mem::take(&mut self.fields)
+                .into_iter()
+                .map(|(mut k, mut v)| {
+                    scrub(&mut k);
+                    scrub(&mut v);
+                    (k, v)
+                })
+                .collect();
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_is_replaced_everywhere() {
+        let e = Event {
+            title: "a\0b".into(),
+            text: String::new(),
+            severity: Severity::Error,
+            source: "webhook".into(),
+            account: Some("\0".into()),
+            region: None,
+            resource: None,
+            link: None,
+            group_key: "k\0".into(),
+            status: EventStatus::Firing,
+            kind: EventKind::Alert,
+            fields: [("x\0".to_owned(), "\0y".to_owned())].into(),
+        }
+        .without_nul();
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(!json.contains("\\u0000"), "{json}");
+        assert_eq!(e.title, "a\u{FFFD}b");
+        assert_eq!(e.fields.get("x\u{FFFD}").map(String::as_str), Some("\u{FFFD}y"));
+    }
 
     #[test]
     fn severity_names_are_the_serde_names() {

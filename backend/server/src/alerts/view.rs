@@ -108,11 +108,13 @@ impl StoredAlert {
 
 /// Filters of `GET /v1/alerts`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
     /// Only alerts in this status (`open`, `acknowledged`, `closed`).
     pub status: Option<AlertStatus>,
     /// Page size, 1 to 1000; default 100.
+    #[serde(default, deserialize_with = "klaxon_api::int::query_u32")]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -143,7 +145,6 @@ pub struct CreateAlertInput {
     pub text: Option<String>,
     /// `info`, `warning`, `error` (default) or `critical`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub severity: Option<crate::event::Severity>,
 }
 

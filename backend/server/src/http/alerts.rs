@@ -2,28 +2,31 @@
 //! actions as the Slack buttons).
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
-    extract::{Path, State},
-    http::StatusCode,
-    routing::{get, post},
+    extract::State,
+    response::{IntoResponse, Response},
 };
-use klaxon_api::{ErrorBody, Page};
+use klaxon_api::{ErrorBody, Page, validate};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Account, AppError, AppJson, AppQuery, AppResult, AppState, extract::page_limit, parse_json};
+use super::{
+    Account, AppError, AppJson, AppPath, AppQuery, AppResult, AppState, Created, extract::page_limit,
+    optional_body,
+};
 use crate::{
     alerts::{self, Action, ActionInput, Alert, AlertError, AlertQuery, CreateAlertInput, IngestAction},
     event::{Event, EventKind, EventStatus, Severity},
     store::{IngestEndpoint, StoreError},
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/alerts", get(list).post(create))
-        .route("/v1/alerts/{id}", get(read))
-        .route("/v1/alerts/{id}/ack", post(ack))
-        .route("/v1/alerts/{id}/close", post(close))
-        .route("/v1/alerts/{id}/pass", post(pass))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read))
+        .routes(routes!(ack))
+        .routes(routes!(close))
+        .routes(routes!(pass))
 }
 
 impl From<AlertError> for AppError {
@@ -39,26 +42,33 @@ impl From<AlertError> for AppError {
 
 /// Raise an alert by hand: the event goes through the same grouping and escalation as an ingested one.
 /// Answers 201 with a new alert, 200 with the alert it joined.
-#[utoipa::path(post, path = "/v1/alerts", tag = "alerts", request_body = CreateAlertInput,
-    responses((status = 201, body = Alert), (status = 200, body = Alert), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)),
+#[utoipa::path(post, path = "/v1/alerts", tag = "alerts", operation_id = "create_alert",
+    request_body = CreateAlertInput,
+    responses((status = 201, body = Alert, description = "A new alert."),
+        (status = 200, body = Alert, description = "The open alert the event joined, or closed.")),
     security(("bearer" = [])))]
 pub(super) async fn create(
     State(state): State<AppState>,
     Account(account): Account,
     AppJson(input): AppJson<CreateAlertInput>,
-) -> AppResult<(StatusCode, Json<Alert>)> {
-    let title = input.title.trim();
-    if title.is_empty() || title.chars().count() > 500 {
-        return Err(AppError::field("title", "title must be 1 to 500 characters"));
+) -> AppResult<Response> {
+    let mut errs = Vec::new();
+    validate::id(&mut errs, "endpoint_id", &input.endpoint_id);
+    validate::title(&mut errs, "title", &input.title);
+    for (field, text) in [("group_key", &input.group_key), ("text", &input.text)] {
+        if let Some(text) = text {
+            validate::no_nul(&mut errs, field, text);
+        }
     }
+    AppError::first_invalid(errs)?;
+    let title = input.title.trim();
     let endpoint = match state.store.get_endpoint(&account, &input.endpoint_id).await {
         Ok(e) => e,
         Err(StoreError::NotFound) => {
-            return Err(AppError::field(
-                "endpoint_id",
-                format!("no endpoint {:?} in this account", input.endpoint_id),
-            ));
+            return Err(AppError::MissingReference {
+                message: format!("no endpoint {:?} in this account", input.endpoint_id),
+                field: "endpoint_id".to_owned(),
+            });
         }
         Err(e) => return Err(e.into()),
     };
@@ -82,23 +92,22 @@ pub(super) async fn create(
     };
     let now = state.queue.now_ms();
     let done = alerts::ingest(&state.store, &state.queue, &endpoint, &event, now).await?;
-    let status = match done.action {
-        IngestAction::Created => StatusCode::CREATED,
-        IngestAction::Grouped | IngestAction::Resolved => StatusCode::OK,
-    };
-    Ok((status, Json(done.alert.to_api())))
+    let alert = done.alert.to_api();
+    Ok(match done.action {
+        IngestAction::Created => Created::at(format!("/v1/alerts/{}", alert.id), alert).into_response(),
+        IngestAction::Grouped | IngestAction::Resolved => Json(alert).into_response(),
+    })
 }
 
 /// List alerts and notifications, oldest first, optionally in one status.
-#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(AlertQuery),
-    responses((status = 200, body = Page<Alert>), (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", operation_id = "list_alerts", params(AlertQuery),
+    responses((status = 200, body = Page<Alert>)), security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Account(account): Account,
     AppQuery(q): AppQuery<AlertQuery>,
 ) -> AppResult<Json<Page<Alert>>> {
-    let limit = page_limit(q.limit)?;
+    let limit = page_limit(q.limit, q.cursor.as_deref())?;
     let page = alerts::list(&state.store, &account, q.status, q.cursor.as_deref(), limit).await?;
     Ok(Json(Page {
         items: page.items.iter().map(alerts::StoredAlert::to_api).collect(),
@@ -107,40 +116,42 @@ pub(super) async fn list(
 }
 
 /// Read an alert.
-#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path)),
-    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", operation_id = "get_alert",
+    params(("id" = String, Path)), responses((status = 200, body = Alert)), security(("bearer" = [])))]
 pub(super) async fn read(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> AppResult<Json<Alert>> {
     Ok(Json(alerts::get(&state.store, &account, &id).await?.to_api()))
 }
 
 /// Acknowledge an alert: escalation stops. Acknowledging twice is one acknowledgement; a notification
 /// cannot be acknowledged (409).
-#[utoipa::path(post, path = "/v1/alerts/{id}/ack", tag = "alerts", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/alerts/{id}/ack", tag = "alerts", operation_id = "ack_alert",
+    params(("id" = String, Path)),
     request_body(content = Option<ActionInput>, description = "Optional: who acknowledges"),
-    responses((status = 200, body = Alert), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = Alert),
+        (status = 409, body = ErrorBody, description = "A notification cannot be acknowledged.")),
     security(("bearer" = [])))]
 pub(super) async fn ack(
     state: State<AppState>,
     account: Account,
-    id: Path<String>,
+    id: AppPath<String>,
     body: Bytes,
 ) -> AppResult<Json<Alert>> {
     apply(state, account, id, body, Action::Ack).await
 }
 
 /// Close an alert: escalation stops. Closing a closed alert changes nothing.
-#[utoipa::path(post, path = "/v1/alerts/{id}/close", tag = "alerts", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/alerts/{id}/close", tag = "alerts", operation_id = "close_alert",
+    params(("id" = String, Path)),
     request_body(content = Option<ActionInput>, description = "Optional: who closes"),
-    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Alert)), security(("bearer" = [])))]
 pub(super) async fn close(
     state: State<AppState>,
     account: Account,
-    id: Path<String>,
+    id: AppPath<String>,
     body: Bytes,
 ) -> AppResult<Json<Alert>> {
     apply(state, account, id, body, Action::Close).await
@@ -148,14 +159,14 @@ pub(super) async fn close(
 
 /// Pass an open alert to its next escalation step at once. On an acknowledged or closed alert, or once the
 /// chain has ended, it changes nothing.
-#[utoipa::path(post, path = "/v1/alerts/{id}/pass", tag = "alerts", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/alerts/{id}/pass", tag = "alerts", operation_id = "pass_alert",
+    params(("id" = String, Path)),
     request_body(content = Option<ActionInput>, description = "Optional: who passes"),
-    responses((status = 200, body = Alert), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Alert)), security(("bearer" = [])))]
 pub(super) async fn pass(
     state: State<AppState>,
     account: Account,
-    id: Path<String>,
+    id: AppPath<String>,
     body: Bytes,
 ) -> AppResult<Json<Alert>> {
     apply(state, account, id, body, Action::Pass).await
@@ -164,23 +175,17 @@ pub(super) async fn pass(
 async fn apply(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     body: Bytes,
     action: Action,
 ) -> AppResult<Json<Alert>> {
-    // The body is optional: an empty one (what a bare `curl -X POST` sends) means nobody in particular.
-    let input: ActionInput = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionInput::default()
-    } else {
-        parse_json(&body)?
-    };
+    // The body is optional: an empty one (what a bare `curl -X POST` sends) or `null` means nobody in
+    // particular.
+    let input: ActionInput = optional_body(&body)?;
     if let Some(by) = &input.by
-        && !klaxon_api::validate::is_user_id(by)
+        && !validate::is_user_id(by)
     {
-        return Err(AppError::field(
-            "by",
-            "by must be a Slack user id like U0123ABCDE",
-        ));
+        return Err(AppError::field("by", validate::user_id_message(by)));
     }
     let now = state.queue.now_ms();
     let done = alerts::act(

@@ -31,6 +31,14 @@ pub enum AppError {
     /// No such object in the caller's account (404), whether it never existed or belongs to another account.
     #[error("not found")]
     NotFound,
+    /// The body refers to an object that does not exist in the caller's account (404, the field named).
+    #[error("{message}")]
+    MissingReference {
+        /// What is missing.
+        message: String,
+        /// The field that refers to it.
+        field: String,
+    },
     /// The request conflicts with stored state (409).
     #[error("{message}")]
     Conflict {
@@ -74,7 +82,10 @@ impl From<StoreError> for AppError {
                 message,
                 field: field.map(str::to_owned),
             },
-            StoreError::Invalid { message, field } => Self::field(field, message),
+            StoreError::MissingReference { message, field } => Self::MissingReference {
+                message,
+                field: field.to_owned(),
+            },
             e @ (StoreError::Db(_) | StoreError::Corrupt(_)) => Self::Internal(e.into()),
         }
     }
@@ -102,6 +113,9 @@ impl IntoResponse for AppError {
                 "no such object".to_owned(),
                 None,
             ),
+            Self::MissingReference { message, field } => {
+                (StatusCode::NOT_FOUND, "not_found", message, Some(field))
+            }
             Self::Conflict { message, field } => (StatusCode::CONFLICT, "conflict", message, field),
             e @ Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,7 +1,8 @@
-//! Liveness and readiness.
+//! Operations: liveness, readiness and the metrics scrape.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 
@@ -12,20 +13,22 @@ pub(super) struct Health {
     pub(super) status: &'static str,
 }
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "healthz",
+    responses((status = 200, body = Health)))]
 pub(super) async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// The process can reach its database.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     if state.store.database().ping().await {
@@ -38,4 +41,15 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<H
             }),
         )
     }
+}
+
+/// Counters in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4",
+        content_type = "text/plain", body = String)))]
+pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.ingest.metrics.render(),
+    )
 }

@@ -9,22 +9,23 @@
 use std::{sync::Arc, time::Instant};
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, RawQuery, State, rejection::BytesRejection},
+    extract::{DefaultBodyLimit, RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::post,
 };
 use klaxon_api::{ErrorBody, ErrorDetail};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppError, AppState};
+use super::{AppError, AppPath, AppState};
 use crate::{
     alerts::{
         AlertKind, IngestAction,
         batch::{Batcher, Outcome, Submission},
     },
+    event::Event,
     ingest::{
         self, Incoming, MAX_SNS_BODY_BYTES, Parsed, Rejection, SnsControlKind,
         rate_limit::{RateLimit, RateLimiter},
@@ -63,25 +64,27 @@ impl IngestState {
     }
 }
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ingest/{token}", post(receive).get(receive))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive_query, receive_body))
         // SNS bodies may be up to twice the webhook limit (see `ingest::MAX_SNS_BODY_BYTES`); `parse` applies
         // the limit of each kind.
         .layer(DefaultBodyLimit::max(MAX_SNS_BODY_BYTES))
 }
 
 /// The answer to a stored or acknowledged delivery.
-#[derive(Debug, Serialize)]
-struct Receipt {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Receipt {
     /// `stored`, `duplicate` (an SNS retry of a stored message), `confirmed`, `unsubscribed` or `ignored`.
     status: &'static str,
     /// What each event did.
     alerts: Vec<AlertReceipt>,
 }
 
-#[derive(Debug, Serialize)]
-struct AlertReceipt {
+/// What one event did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct AlertReceipt {
+    /// The alert (or notification) it created, joined or closed.
     id: String,
     /// `created`, `grouped` or `resolved`.
     action: &'static str,
@@ -98,9 +101,73 @@ impl Receipt {
     }
 }
 
+/// Deliver an event as a `GET` with query parameters (monitors that can only call a URL): each parameter is a
+/// field of the event. The URL is the credential; a 2xx is sent only once the event is stored.
+#[utoipa::path(get, path = "/ingest/{token}", tag = "ingest", operation_id = "ingest_query",
+    params(("token" = String, Path, description = "The endpoint's secret ingest token (from its `url`)."),
+        ("fields" = Object, Query, style = Form, explode,
+            description = "The event's fields (`title`, `key`, `status`, anything else); at least one.")),
+    responses(
+        (status = 200, body = Receipt, description = "Stored."),
+        (status = 404, body = ErrorBody, description = "No endpoint has this token."),
+        (status = 405, body = ErrorBody, description = "A `GET` without a query carries no event."),
+        (status = 429, body = ErrorBody, description = "Over the endpoint's rate; `Retry-After` says when to \
+            come back.", headers(("Retry-After" = u32, description = "Seconds to wait."))),
+        (status = 503, body = ErrorBody, description = "The event could not be stored; nothing was kept: retry.",
+            headers(("Retry-After" = u32, description = "Seconds to wait."))),
+    ))]
+pub(super) async fn receive_query(
+    state: State<AppState>,
+    token: AppPath<String>,
+    method: Method,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    receive(state, token, method, headers, query, Ok(Bytes::new())).await
+}
+
+/// Deliver events: an SNS message (a notification, or a subscription's confirmation), or a webhook (JSON,
+/// form or plain text). The URL is the credential. A 2xx is sent only once the events are stored; an
+/// `X-Alert-Key` header or a `key` field groups events, and `status: resolved|ok|closed` closes the open
+/// alert. A JSON array delivers one event per item.
+#[utoipa::path(post, path = "/ingest/{token}", tag = "ingest", operation_id = "ingest",
+    params(("token" = String, Path, description = "The endpoint's secret ingest token (from its `url`).")),
+    request_body(description = "The event: SNS JSON, webhook JSON (an object, or an array of them), a form or \
+            text.",
+        content(
+            (serde_json::Value = "application/json"),
+            (String = "application/x-www-form-urlencoded"),
+            (String = "text/plain"),
+        )),
+    responses(
+        (status = 200, body = Receipt, description = "Stored (or a duplicate, a confirmation, nothing to store)."),
+        (status = 400, body = ErrorBody, description = "The body is malformed or lacks what its kind needs."),
+        (status = 403, body = ErrorBody, description = "A bad SNS signature or certificate URL, or a topic \
+            the endpoint does not allow."),
+        (status = 404, body = ErrorBody, description = "No endpoint has this token."),
+        (status = 413, body = ErrorBody, description = "The body is larger than the limit of its kind."),
+        (status = 429, body = ErrorBody, description = "Over the endpoint's rate; `Retry-After` says when to \
+            come back.", headers(("Retry-After" = u32, description = "Seconds to wait."))),
+        (status = 502, body = ErrorBody, description = "Confirming an SNS subscription failed; SNS sends the \
+            confirmation again."),
+        (status = 503, body = ErrorBody, description = "The events could not be stored, or an SNS certificate \
+            could not be fetched; nothing was kept: retry.",
+            headers(("Retry-After" = u32, description = "Seconds to wait."))),
+    ))]
+pub(super) async fn receive_body(
+    state: State<AppState>,
+    token: AppPath<String>,
+    method: Method,
+    headers: HeaderMap,
+    query: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    receive(state, token, method, headers, query, body).await
+}
+
 async fn receive(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    AppPath(token): AppPath<String>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -174,7 +241,11 @@ async fn receive(
             };
             if let Err(e) = state
                 .store
-                .record_subscription(&endpoint.endpoint.id, &control.topic_arn, recorded)
+                .record_subscription(
+                    &endpoint.endpoint.id,
+                    &control.topic_arn.replace('\0', "\u{FFFD}"),
+                    recorded,
+                )
                 .await
             {
                 return AppError::from(e).into_response();
@@ -191,8 +262,8 @@ async fn receive(
                 .batcher
                 .submit(Submission {
                     endpoint: Arc::clone(&endpoint),
-                    events,
-                    dedup_id,
+                    events: events.into_iter().map(Event::without_nul).collect(),
+                    dedup_id: dedup_id.map(|id| id.replace('\0', "\u{FFFD}")),
                 })
                 .await
             {

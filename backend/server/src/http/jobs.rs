@@ -3,21 +3,16 @@
 //! The jobs table is shared by every account; a job belongs to the account named in its payload
 //! (`account_id`), and only those are shown to or retried by that account.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::{get, post},
-};
+use axum::{Json, extract::State};
 use klaxon_api::{ErrorBody, Page};
 use klaxon_queue::{JobId, JobInfo, JobState};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Account, AppError, AppQuery, AppResult, AppState, extract::page_limit};
+use super::{Account, AppError, AppPath, AppQuery, AppResult, AppState, extract::page_limit};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/jobs", get(list))
-        .route("/v1/jobs/{id}/retry", post(retry))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(retry))
 }
 
 /// A background job (an escalation timer, a Slack call).
@@ -42,43 +37,70 @@ pub(super) struct Job {
     pub created_at_ms: i64,
 }
 
+/// A job's state, as a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum JobStateFilter {
+    /// Waiting for its time, or due.
+    Ready,
+    /// Claimed by a worker.
+    Running,
+    /// Finished.
+    Done,
+    /// Failed for good (a dead letter).
+    Dead,
+}
+
+impl JobStateFilter {
+    fn state(self) -> JobState {
+        match self {
+            Self::Ready => JobState::Ready,
+            Self::Running => JobState::Running,
+            Self::Done => JobState::Done,
+            Self::Dead => JobState::Dead,
+        }
+    }
+}
+
 /// Filters of `GET /v1/jobs`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct JobQuery {
     /// `ready`, `running`, `done` or `dead` (default: `dead`, the dead letters).
-    pub state: Option<String>,
+    #[param(inline)]
+    pub state: Option<JobStateFilter>,
     /// Page size, 1 to 1000; default 100.
+    #[serde(default, deserialize_with = "klaxon_api::int::query_u32")]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
 /// List the account's jobs in one state, oldest first; by default the dead ones.
-#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(JobQuery),
-    responses((status = 200, body = Page<Job>), (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", operation_id = "list_jobs", params(JobQuery),
+    responses((status = 200, body = Page<Job>)), security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Account(account): Account,
     AppQuery(q): AppQuery<JobQuery>,
 ) -> AppResult<Json<Page<Job>>> {
-    let limit = page_limit(q.limit)?;
-    let wanted = match q.state.as_deref() {
-        None => JobState::Dead,
-        Some(s) => JobState::parse(s).ok_or_else(|| AppError::BadRequest {
-            code: "invalid_query",
-            message: "state must be ready, running, done or dead".to_owned(),
-            field: Some("state".to_owned()),
-        })?,
-    };
+    let limit = page_limit(q.limit, None)?;
+    let wanted = q.state.map_or(JobState::Dead, JobStateFilter::state);
     let mut cursor = match q.cursor.as_deref() {
         None => None,
-        Some(c) => Some(JobId(c.parse().map_err(|_| AppError::BadRequest {
-            code: "invalid_query",
-            message: "cursor is not one this API handed out".to_owned(),
-            field: Some("cursor".to_owned()),
-        })?)),
+        // What `next_cursor` hands out: a job id, at most 18 digits (the document's pattern).
+        Some(c) => Some(JobId(
+            c.parse()
+                .ok()
+                .filter(|_| c.len() <= 18 && c.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| AppError::BadRequest {
+                    code: "invalid_query",
+                    message: "cursor is not one this API handed out".to_owned(),
+                    field: Some("cursor".to_owned()),
+                })?,
+        )),
     };
     // Jobs are not stored per account: walk the state's pages, keeping this account's, until the page is
     // full. Dead letters are few, so this stays short where it matters.
@@ -108,13 +130,15 @@ pub(super) async fn list(
 }
 
 /// Retry a dead job of the account now, with a fresh set of attempts. 409 when the job is not dead.
-#[utoipa::path(post, path = "/v1/jobs/{id}/retry", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+#[utoipa::path(post, path = "/v1/jobs/{id}/retry", tag = "jobs", operation_id = "retry_job",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Job),
+        (status = 409, body = ErrorBody, description = "The job is not dead.")),
     security(("bearer" = [])))]
 pub(super) async fn retry(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> AppResult<Json<Job>> {
     let id = JobId(id.parse().map_err(|_| AppError::NotFound)?);
     let internal = |e: klaxon_queue::Error| AppError::Internal(e.into());

@@ -16,9 +16,11 @@ use std::sync::Arc;
 
 use axum::{Router, extract::DefaultBodyLimit};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use error::{AppError, AppResult};
-pub use extract::{Account, AppJson, AppQuery, MAX_BODY_BYTES, parse_json};
+use extract::optional_body;
+pub use extract::{Account, AppJson, AppPath, AppQuery, Created, MAX_BODY_BYTES, parse_json};
 
 use klaxon_queue::Queue;
 
@@ -81,9 +83,10 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface; `serve` binds it and tests call it without a socket.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The whole HTTP surface with its documentation: every route is added with `utoipa_axum::routes!`, which
+/// takes the path from the handler's `#[utoipa::path]`, so what is served is what `openapi.json` says.
+pub(crate) fn api() -> OpenApiRouter<AppState> {
+    openapi::router()
         .merge(health::routes())
         .merge(openapi::routes())
         .merge(teams::routes())
@@ -93,18 +96,13 @@ pub fn router(state: AppState) -> Router {
         .merge(alerts::routes())
         .merge(jobs::routes())
         .merge(ingest::routes())
-        .route("/metrics", axum::routing::get(metrics))
+}
+
+/// The router `serve` binds and tests call without a socket.
+pub fn router(state: AppState) -> Router {
+    let (router, _) = api().split_for_parts();
+    router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Counters in the Prometheus text format.
-async fn metrics(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> impl axum::response::IntoResponse {
-    (
-        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.ingest.metrics.render(),
-    )
 }

@@ -1,65 +1,60 @@
 //! `/v1/escalation-policies`.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    http::StatusCode,
-    routing::get,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use klaxon_api::{ErrorBody, EscalationPolicy, EscalationPolicyInput, Page, PolicyQuery, validate};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Account, AppError, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
+use super::{
+    Account, AppError, AppJson, AppPath, AppQuery, AppResult, AppState, Created, extract::page_limit,
+};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/escalation-policies", get(list).post(create))
-        .route(
-            "/v1/escalation-policies/{id}",
-            get(read).put(update).delete(delete),
-        )
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, delete))
 }
 
 /// Create an escalation policy.
 #[utoipa::path(post, path = "/v1/escalation-policies", tag = "escalation-policies",
-    request_body = EscalationPolicyInput,
-    responses((status = 201, body = EscalationPolicy), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)),
+    operation_id = "create_escalation_policy", request_body = EscalationPolicyInput,
+    responses((status = 201, body = EscalationPolicy),
+        (status = 409, body = ErrorBody, description = "The team has a policy with this name.")),
     security(("bearer" = [])))]
 pub(super) async fn create(
     State(state): State<AppState>,
     Account(account): Account,
     AppJson(input): AppJson<EscalationPolicyInput>,
-) -> AppResult<(StatusCode, Json<EscalationPolicy>)> {
+) -> AppResult<Created<EscalationPolicy>> {
     AppError::first_invalid(validate::policy(&input))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(state.store.create_policy(&account, &input).await?),
+    let policy = state.store.create_policy(&account, &input).await?;
+    Ok(Created::at(
+        format!("/v1/escalation-policies/{}", policy.id),
+        policy,
     ))
 }
 
 /// Read an escalation policy.
 #[utoipa::path(get, path = "/v1/escalation-policies/{id}", tag = "escalation-policies",
-    params(("id" = String, Path)),
-    responses((status = 200, body = EscalationPolicy), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
+    operation_id = "get_escalation_policy", params(("id" = String, Path)),
+    responses((status = 200, body = EscalationPolicy)), security(("bearer" = [])))]
 pub(super) async fn read(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> AppResult<Json<EscalationPolicy>> {
     Ok(Json(state.store.get_policy(&account, &id).await?))
 }
 
 /// List escalation policies, optionally of one team and with one name.
-#[utoipa::path(get, path = "/v1/escalation-policies", tag = "escalation-policies", params(PolicyQuery),
-    responses((status = 200, body = Page<EscalationPolicy>), (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/escalation-policies", tag = "escalation-policies",
+    operation_id = "list_escalation_policies", params(PolicyQuery),
+    responses((status = 200, body = Page<EscalationPolicy>)), security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Account(account): Account,
     AppQuery(q): AppQuery<PolicyQuery>,
 ) -> AppResult<Json<Page<EscalationPolicy>>> {
-    let limit = page_limit(q.limit)?;
+    let limit = page_limit(q.limit, q.cursor.as_deref())?;
     let page = state
         .store
         .list_policies(
@@ -75,14 +70,15 @@ pub(super) async fn list(
 
 /// Replace an escalation policy (its team cannot change).
 #[utoipa::path(put, path = "/v1/escalation-policies/{id}", tag = "escalation-policies",
-    params(("id" = String, Path)), request_body = EscalationPolicyInput,
-    responses((status = 200, body = EscalationPolicy), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    operation_id = "update_escalation_policy", params(("id" = String, Path)), request_body = EscalationPolicyInput,
+    responses((status = 200, body = EscalationPolicy),
+        (status = 409, body = ErrorBody, description = "Another policy of the team has this name, or the body \
+            names another team (a policy cannot move).")),
     security(("bearer" = [])))]
 pub(super) async fn update(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppJson(input): AppJson<EscalationPolicyInput>,
 ) -> AppResult<Json<EscalationPolicy>> {
     AppError::first_invalid(validate::policy(&input))?;
@@ -91,13 +87,14 @@ pub(super) async fn update(
 
 /// Delete an escalation policy (refused while endpoints use it).
 #[utoipa::path(delete, path = "/v1/escalation-policies/{id}", tag = "escalation-policies",
-    params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    operation_id = "delete_escalation_policy", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted."),
+        (status = 409, body = ErrorBody, description = "Endpoints still use the policy.")),
     security(("bearer" = [])))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> AppResult<StatusCode> {
     state.store.delete_policy(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)

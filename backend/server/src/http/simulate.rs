@@ -1,23 +1,19 @@
 //! `simulate`: the timeline a policy would page for a new alert nobody acknowledges, for a stored policy, a
 //! policy not saved yet, or a team's default chain (the seed's: what endpoints without a policy use).
 
-use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::{Path, State},
-    routing::post,
-};
-use klaxon_api::{ErrorBody, Step, validate};
+use axum::{Json, body::Bytes, extract::State};
+use klaxon_api::{Step, validate};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Account, AppError, AppJson, AppResult, AppState, parse_json};
+use super::{Account, AppError, AppJson, AppPath, AppResult, AppState, optional_body};
 use crate::escalation::{Policy, Roster, TimelineEntry, timeline};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/escalation-policies/simulate", post(simulate_draft))
-        .route("/v1/escalation-policies/{id}/simulate", post(simulate_policy))
-        .route("/v1/teams/{id}/simulate", post(simulate_team))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(simulate_draft))
+        .routes(routes!(simulate_policy))
+        .routes(routes!(simulate_team))
 }
 
 /// Who the simulation may choose from (the optional body of the stored-policy and team simulations).
@@ -33,18 +29,19 @@ pub(super) struct SimulateMembers {
 }
 
 /// The body of `POST /v1/escalation-policies/simulate`: a policy not saved yet, or (without `steps`) the
-/// default chain of `team_id`.
+/// seed's default chain, with the members and channel of `team_id` when it is given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SimulateInput {
-    /// The team (its members and channel fill in the picks); required without `steps`.
+    /// The team whose members and channel fill in the picks; without it (and without `members`) the
+    /// timeline shows kinds and times only.
     #[serde(default)]
     pub team_id: Option<String>,
     /// The steps, as in a policy; without them the seed's default chain is simulated.
     #[serde(default)]
     pub steps: Option<Vec<Step>>,
     /// As in a policy, 0 to 9; default 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "klaxon_api::int::u32")]
     pub repeat: u32,
     /// As in a policy; default true.
     #[serde(default)]
@@ -76,14 +73,13 @@ pub(super) struct Simulation {
 
 /// Simulate a stored policy: the timeline for a new alert nobody acknowledges.
 #[utoipa::path(post, path = "/v1/escalation-policies/{id}/simulate", tag = "escalation-policies",
-    params(("id" = String, Path)),
+    operation_id = "simulate_escalation_policy", params(("id" = String, Path)),
     request_body(content = Option<SimulateMembers>, description = "Optional: members to choose from"),
-    responses((status = 200, body = Simulation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Simulation)), security(("bearer" = [])))]
 pub(super) async fn simulate_policy(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     body: Bytes,
 ) -> AppResult<Json<Simulation>> {
     let who = optional_body::<SimulateMembers>(&body)?;
@@ -98,14 +94,14 @@ pub(super) async fn simulate_policy(
 }
 
 /// Simulate a team's default chain (the seed's), which its endpoints without a policy escalate by.
-#[utoipa::path(post, path = "/v1/teams/{id}/simulate", tag = "teams", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/teams/{id}/simulate", tag = "teams", operation_id = "simulate_team",
+    params(("id" = String, Path)),
     request_body(content = Option<SimulateMembers>, description = "Optional: members to choose from"),
-    responses((status = 200, body = Simulation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Simulation)), security(("bearer" = [])))]
 pub(super) async fn simulate_team(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     body: Bytes,
 ) -> AppResult<Json<Simulation>> {
     let who = optional_body::<SimulateMembers>(&body)?;
@@ -118,33 +114,36 @@ pub(super) async fn simulate_team(
     )))
 }
 
-/// Simulate a policy that is not saved yet, or (with only `team_id`) the team's default chain.
+/// Simulate a policy that is not saved yet, or (without `steps`) the seed's default chain.
 #[utoipa::path(post, path = "/v1/escalation-policies/simulate", tag = "escalation-policies",
-    request_body = SimulateInput,
-    responses((status = 200, body = Simulation), (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
+    operation_id = "simulate_draft_policy", request_body = SimulateInput,
+    responses((status = 200, body = Simulation)), security(("bearer" = [])))]
 pub(super) async fn simulate_draft(
     State(state): State<AppState>,
     Account(account): Account,
     AppJson(input): AppJson<SimulateInput>,
 ) -> AppResult<Json<Simulation>> {
+    let mut errs = Vec::new();
+    if let Some(id) = &input.team_id {
+        validate::id(&mut errs, "team_id", id);
+    }
+    validate::repeat(&mut errs, input.repeat);
+    if let Some(steps) = &input.steps {
+        errs.extend(validate::steps(steps, input.repeat));
+    }
+    AppError::first_invalid(errs)?;
     let team = match &input.team_id {
         Some(id) => Some(state.store.get_team(&account, id).await.map_err(|e| match e {
-            crate::store::StoreError::NotFound => {
-                AppError::field("team_id", format!("no team {id:?} in this account"))
-            }
+            crate::store::StoreError::NotFound => AppError::MissingReference {
+                message: format!("no team {id:?} in this account"),
+                field: "team_id".to_owned(),
+            },
             e => e.into(),
         })?),
         None => None,
     };
     let (source, policy) = match input.steps {
         Some(steps) => {
-            if input.repeat > 9 {
-                return Err(AppError::field("repeat", "must be between 0 and 9"));
-            }
-            if let Some(e) = validate::steps(&steps, input.repeat).into_iter().next() {
-                return Err(e.into());
-            }
             let policy = Policy {
                 policy_id: None,
                 steps,
@@ -153,13 +152,7 @@ pub(super) async fn simulate_draft(
             };
             ("draft", policy)
         }
-        None if team.is_some() => ("default", Policy::default_chain()),
-        None => {
-            return Err(AppError::field(
-                "steps",
-                "give the policy's steps, or a team_id to simulate the team's default chain",
-            ));
-        }
+        None => ("default", Policy::default_chain()),
     };
     let roster = roster(team.as_ref(), input.members, input.inactive)?;
     Ok(Json(simulate(source, &policy, roster.as_ref())))
@@ -183,17 +176,10 @@ fn roster(
     members: Option<Vec<String>>,
     inactive: Vec<String>,
 ) -> AppResult<Option<Roster>> {
-    for (field, list) in [
-        ("members", members.as_deref().unwrap_or_default()),
-        ("inactive", &inactive),
-    ] {
-        if let Some((i, bad)) = list.iter().enumerate().find(|(_, m)| !validate::is_user_id(m)) {
-            return Err(AppError::field(
-                format!("{field}[{i}]"),
-                format!("{bad:?} is not a Slack user id (e.g. U0123ABCDE)"),
-            ));
-        }
-    }
+    let mut errs = Vec::new();
+    validate::user_ids(&mut errs, "members", members.as_deref().unwrap_or_default());
+    validate::user_ids(&mut errs, "inactive", &inactive);
+    AppError::first_invalid(errs)?;
     let members = members.unwrap_or_else(|| team.map(|t| t.members.clone()).unwrap_or_default());
     let channel = team.map(|t| t.slack_channel.clone());
     Ok(Some(Roster {
@@ -201,12 +187,4 @@ fn roster(
         inactive: inactive.into_iter().collect(),
         channel,
     }))
-}
-
-fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(T::default())
-    } else {
-        parse_json(body)
-    }
 }

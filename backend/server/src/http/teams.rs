@@ -1,58 +1,54 @@
 //! `/v1/teams`.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    http::StatusCode,
-    routing::get,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use klaxon_api::{ErrorBody, Page, Team, TeamInput, TeamQuery, validate};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Account, AppError, AppJson, AppQuery, AppResult, AppState, extract::page_limit};
+use super::{
+    Account, AppError, AppJson, AppPath, AppQuery, AppResult, AppState, Created, extract::page_limit,
+};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/teams", get(list).post(create))
-        .route("/v1/teams/{id}", get(read).put(update).delete(delete))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, delete))
 }
 
 /// Create a team.
-#[utoipa::path(post, path = "/v1/teams", tag = "teams", request_body = TeamInput,
-    responses((status = 201, body = Team), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, body = ErrorBody)),
+#[utoipa::path(post, path = "/v1/teams", tag = "teams", operation_id = "create_team", request_body = TeamInput,
+    responses((status = 201, body = Team),
+        (status = 409, body = ErrorBody, description = "A team with this name exists.")),
     security(("bearer" = [])))]
 pub(super) async fn create(
     State(state): State<AppState>,
     Account(account): Account,
     AppJson(input): AppJson<TeamInput>,
-) -> AppResult<(StatusCode, Json<Team>)> {
+) -> AppResult<Created<Team>> {
     AppError::first_invalid(validate::team(&input))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(state.store.create_team(&account, &input).await?),
-    ))
+    let team = state.store.create_team(&account, &input).await?;
+    Ok(Created::at(format!("/v1/teams/{}", team.id), team))
 }
 
 /// Read a team.
-#[utoipa::path(get, path = "/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
-    responses((status = 200, body = Team), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/teams/{id}", tag = "teams", operation_id = "get_team",
+    params(("id" = String, Path)), responses((status = 200, body = Team)), security(("bearer" = [])))]
 pub(super) async fn read(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> AppResult<Json<Team>> {
     Ok(Json(state.store.get_team(&account, &id).await?))
 }
 
 /// List teams, optionally the one with a name.
-#[utoipa::path(get, path = "/v1/teams", tag = "teams", params(TeamQuery),
-    responses((status = 200, body = Page<Team>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/teams", tag = "teams", operation_id = "list_teams", params(TeamQuery),
+    responses((status = 200, body = Page<Team>)), security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Account(account): Account,
     AppQuery(q): AppQuery<TeamQuery>,
 ) -> AppResult<Json<Page<Team>>> {
-    let limit = page_limit(q.limit)?;
+    let limit = page_limit(q.limit, q.cursor.as_deref())?;
     Ok(Json(
         state
             .store
@@ -62,14 +58,15 @@ pub(super) async fn list(
 }
 
 /// Replace a team.
-#[utoipa::path(put, path = "/v1/teams/{id}", tag = "teams", params(("id" = String, Path)), request_body = TeamInput,
-    responses((status = 200, body = Team), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)),
+#[utoipa::path(put, path = "/v1/teams/{id}", tag = "teams", operation_id = "update_team",
+    params(("id" = String, Path)), request_body = TeamInput,
+    responses((status = 200, body = Team),
+        (status = 409, body = ErrorBody, description = "Another team has this name.")),
     security(("bearer" = [])))]
 pub(super) async fn update(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppJson(input): AppJson<TeamInput>,
 ) -> AppResult<Json<Team>> {
     AppError::first_invalid(validate::team(&input))?;
@@ -77,13 +74,15 @@ pub(super) async fn update(
 }
 
 /// Delete a team (refused while policies or endpoints refer to it).
-#[utoipa::path(delete, path = "/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+#[utoipa::path(delete, path = "/v1/teams/{id}", tag = "teams", operation_id = "delete_team",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted."),
+        (status = 409, body = ErrorBody, description = "Policies or endpoints still refer to the team.")),
     security(("bearer" = [])))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     Account(account): Account,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> AppResult<StatusCode> {
     state.store.delete_team(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)

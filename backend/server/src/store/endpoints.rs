@@ -142,9 +142,9 @@ impl Store {
     ) -> Result<StoredEndpoint, StoreError> {
         let current = self.get_endpoint(account, id).await?;
         if current.team_id != input.team_id {
-            return Err(StoreError::Invalid {
+            return Err(StoreError::Conflict {
                 message: "an endpoint cannot move to another team; create a new endpoint instead".into(),
-                field: "team_id",
+                field: Some("team_id"),
             });
         }
         self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref())
@@ -211,11 +211,11 @@ impl Store {
         let Some(policy_id) = policy_id else { return Ok(()) };
         match self.get_policy(account, policy_id).await {
             Ok(p) if p.team_id == team_id => Ok(()),
-            Ok(_) => Err(StoreError::Invalid {
+            Ok(_) => Err(StoreError::Conflict {
                 message: format!("policy {policy_id:?} belongs to another team"),
-                field: "escalation_policy_id",
+                field: Some("escalation_policy_id"),
             }),
-            Err(StoreError::NotFound) => Err(StoreError::Invalid {
+            Err(StoreError::NotFound) => Err(StoreError::MissingReference {
                 message: format!("no escalation policy {policy_id:?} in this account"),
                 field: "escalation_policy_id",
             }),

@@ -64,12 +64,13 @@ pub enum StoreError {
         /// The field of the request that conflicts, when one does.
         field: Option<&'static str>,
     },
-    /// The request names something that does not exist or may not be used (a team of another account).
+    /// The request refers to an object that does not exist in the account (a team of another account
+    /// included: it is not to be seen).
     #[error("{message}")]
-    Invalid {
-        /// What is wrong, as a sentence.
+    MissingReference {
+        /// What is missing, as a sentence.
         message: String,
-        /// The offending field.
+        /// The field that refers to it.
         field: &'static str,
     },
     /// The database failed.

@@ -75,9 +75,9 @@ impl Store {
     ) -> Result<EscalationPolicy, StoreError> {
         let current = self.get_policy(account, id).await?;
         if current.team_id != input.team_id {
-            return Err(StoreError::Invalid {
+            return Err(StoreError::Conflict {
                 message: "a policy cannot move to another team; create a new policy instead".into(),
-                field: "team_id",
+                field: Some("team_id"),
             });
         }
         let row = sqlx::query(sql!(self, "policy_update"))
@@ -106,11 +106,11 @@ impl Store {
         deleted(&done)
     }
 
-    /// Fails with an `Invalid` on `team_id` unless the team exists in the account.
+    /// Fails with a `MissingReference` on `team_id` unless the team exists in the account.
     pub(super) async fn require_team(&self, account: &str, team_id: &str) -> Result<(), StoreError> {
         match self.get_team(account, team_id).await {
             Ok(_) => Ok(()),
-            Err(StoreError::NotFound) => Err(StoreError::Invalid {
+            Err(StoreError::NotFound) => Err(StoreError::MissingReference {
                 message: format!("no team {team_id:?} in this account"),
                 field: "team_id",
             }),

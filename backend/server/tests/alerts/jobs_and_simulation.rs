@@ -154,13 +154,15 @@ async fn simulate_returns_the_seeds_chain_for_a_team_without_a_policy(db: Databa
         (status, e["error"]["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("steps[0].user"))
     );
-    let (status, e) = app
+    // Without steps or a team: the seed's chain, kinds and times only.
+    let (status, sim) = app
         .a(Method::POST, "/v1/escalation-policies/simulate", Some(json!({})))
         .await;
     assert_eq!(
-        (status, e["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("steps"))
+        (status, sim["source"].as_str()),
+        (StatusCode::OK, Some("default"))
     );
+    assert_eq!(sim["timeline"].as_array().map(Vec::len), Some(4), "{sim}");
 }
 
 dual_test!(
