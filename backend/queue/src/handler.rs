@@ -54,6 +54,24 @@ pub enum JobError {
     /// A permanent failure: the job is dead at once.
     #[error("{0}")]
     Fatal(String),
+    /// A transient failure that says when to come back (a 429's `Retry-After`): tried again after `after`
+    /// instead of the policy's back-off; it counts as an attempt like [`JobError::Retryable`].
+    #[error("{message} (retry after {after:?})")]
+    RetryAfter {
+        /// What failed.
+        message: String,
+        /// How long to wait.
+        after: std::time::Duration,
+    },
+    /// Not a failure: the job cannot do its work yet (a pace to keep, a wait to honour) and asks to run again
+    /// after `after`. The attempt is given back, and the job keeps its place in its partition.
+    #[error("deferred: {reason} (for {after:?})")]
+    Defer {
+        /// Why, for the log.
+        reason: String,
+        /// How long to wait.
+        after: std::time::Duration,
+    },
 }
 
 impl JobError {
@@ -65,6 +83,22 @@ impl JobError {
     /// A fatal failure described by `e`.
     pub fn fatal(e: impl Display) -> Self {
         Self::Fatal(e.to_string())
+    }
+
+    /// A transient failure described by `e`, to be retried after `after`.
+    pub fn retry_after(e: impl Display, after: std::time::Duration) -> Self {
+        Self::RetryAfter {
+            message: e.to_string(),
+            after,
+        }
+    }
+
+    /// "Not yet": run again after `after` without counting an attempt.
+    pub fn defer(reason: impl Display, after: std::time::Duration) -> Self {
+        Self::Defer {
+            reason: reason.to_string(),
+            after,
+        }
     }
 }
 

@@ -60,8 +60,8 @@ impl JobState {
 /// The default is [`Dedup::Forever`]: a key names one piece of work (e.g. "alert 42, escalation step 2"), and
 /// running that work twice (a second page, a second Slack message) cannot be undone, while a key kept too
 /// long shows up at once as a job that did not run. Callers who want coalescing ("one refresh pending at a
-/// time") ask for [`Dedup::UntilDone`]. Cancelling a pending job frees its key in both modes: the work never
-/// ran. The price of `Forever` is that its done rows are not removed by [`crate::Queue::purge_done`], only by
+/// time") ask for [`Dedup::UntilDone`] or [`Dedup::WhilePending`]. Cancelling a pending job frees its key in
+/// every mode: the work never ran. The price of `Forever` is that its done rows are not removed by [`crate::Queue::purge_done`], only by
 /// [`crate::Queue::purge_done_all`] (the runner's [`crate::RunnerSettings::retention`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,6 +72,22 @@ pub enum Dedup {
     Forever,
     /// The key is free again once the job is done (while ready, running or dead it is taken).
     UntilDone,
+    /// The key is taken only while the job waits to run: it is freed when a worker claims the job. A change
+    /// that lands while the job runs enqueues exactly one more (later ones coalesce into it), and a job that
+    /// dies never blocks the next. For "bring X up to date" work, where the run reads the latest state.
+    WhilePending,
+}
+
+impl Dedup {
+    /// The value stored in `dedup_forever` (0 until done, 1 forever, 2 while pending; an integer, as both
+    /// drivers agree on those).
+    pub(crate) fn flag(self) -> i64 {
+        match self {
+            Self::UntilDone => 0,
+            Self::Forever => 1,
+            Self::WhilePending => 2,
+        }
+    }
 }
 
 /// When a new job becomes due.
@@ -152,9 +168,9 @@ impl NewJob {
         }
     }
 
-    /// 1 when the key is kept after completion (stored as an integer, as both drivers agree on those).
+    /// The key's lifetime as stored ([`Dedup::flag`]; 0 without a key).
     pub(crate) fn forever_flag(&self) -> i64 {
-        i64::from(matches!(self.dedup, Some((_, Dedup::Forever))))
+        self.dedup.as_ref().map_or(0, |(_, mode)| mode.flag())
     }
 }
 

@@ -125,6 +125,21 @@ impl Queue {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Gives a claimed job back to run again at `run_at_ms`, without counting the attempt (a job that asked
+    /// to be deferred). False when the claim is stale.
+    pub async fn defer(&self, job: &ClaimedJob, run_at_ms: i64) -> Result<bool, Error> {
+        let done = sqlx::query(sql!(self.dialect(), "defer"))
+            .bind(job.id.0)
+            .bind(job.fence)
+            .bind(self.now_ms())
+            .bind(run_at_ms)
+            .execute(&self.db().pool)
+            .await?;
+        // Its partition's later jobs still wait behind it; a defer into the past is due at once.
+        self.notify();
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Extends the leases of the given claims, `(id, fence)` of each job still being worked on, to `lease`
     /// from now; returns how many were extended (a stale claim is not). Only jobs in flight get extended, so a
     /// job whose completion failed to be recorded runs out its lease and is taken again.

@@ -277,7 +277,13 @@ async fn dispatch<C: Clone + Send + Sync + 'static>(
 }
 
 /// What became of an attempt: `None` when it succeeded, else the error and when to retry (`None`: never).
-type Failure = Option<(String, Option<i64>)>;
+/// What became of an attempt that did not succeed: failed (the error and, to retry, when), or deferred (run
+/// again at the given time, the attempt given back).
+#[derive(Debug, Clone)]
+enum Failure {
+    Failed(String, Option<i64>),
+    Deferred(String, i64),
+}
 
 /// Runs claimed jobs of one kind (one job, or a batch of a kind that batches) and records each outcome.
 async fn run_group<C: Clone + Send + Sync + 'static>(
@@ -291,14 +297,19 @@ async fn run_group<C: Clone + Send + Sync + 'static>(
     };
     let queue = &shared.queue;
     let handler = shared.handlers.get(kind.as_str());
-    let mut failures: Vec<Failure> = vec![None; jobs.len()];
+    let mut failures: Vec<Option<Failure>> = vec![None; jobs.len()];
     let mut runnable = Vec::with_capacity(jobs.len());
     for (i, job) in jobs.iter().enumerate() {
         match handler {
             // Retrying cannot help: no handler will appear in this process.
-            None => failures[i] = Some((format!("no handler registered for job kind {kind:?}"), None)),
+            None => {
+                failures[i] = Some(Failure::Failed(
+                    format!("no handler registered for job kind {kind:?}"),
+                    None,
+                ));
+            }
             Some(h) if job.attempt > h.policy.max_attempts.max(1) => {
-                failures[i] = Some((
+                failures[i] = Some(Failure::Failed(
                     format!(
                         "attempts used up: the lease of attempt {} expired",
                         job.attempt - 1
@@ -331,10 +342,21 @@ async fn run_group<C: Clone + Send + Sync + 'static>(
         for (&i, result) in runnable.iter().zip(results) {
             failures[i] = match result {
                 Ok(Ok(())) => None,
-                Ok(Err(JobError::Fatal(msg))) => Some((msg, None)),
+                Ok(Err(JobError::Fatal(msg))) => Some(Failure::Failed(msg, None)),
                 Ok(Err(JobError::Retryable(msg))) | Err(msg) => {
-                    Some(retry_or_die(queue, &h.policy, jobs[i].attempt, msg))
+                    Some(retry_or_die(queue, &h.policy, jobs[i].attempt, msg, None))
                 }
+                Ok(Err(JobError::RetryAfter { message, after })) => Some(retry_or_die(
+                    queue,
+                    &h.policy,
+                    jobs[i].attempt,
+                    message,
+                    Some(after),
+                )),
+                Ok(Err(JobError::Defer { reason, after })) => Some(Failure::Deferred(
+                    reason,
+                    queue.now_ms().saturating_add(duration_ms(after)),
+                )),
             };
         }
     }
@@ -354,7 +376,7 @@ fn job_span(job: &ClaimedJob) -> tracing::Span {
 async fn record<C>(
     shared: &Shared<C>,
     job: &ClaimedJob,
-    failure: Failure,
+    failure: Option<Failure>,
     done_tx: &mpsc::Sender<Completion>,
 ) {
     let queue = &shared.queue;
@@ -369,11 +391,16 @@ async fn record<C>(
                 }
             }
         }
-        Some((msg, retry_at)) => match queue.fail(job, &msg, retry_at).await {
+        Some(Failure::Failed(msg, retry_at)) => match queue.fail(job, &msg, retry_at).await {
             Ok(true) if retry_at.is_some() => tracing::warn!(error = %msg, "Job failed; will retry."),
             Ok(true) => tracing::error!(error = %msg, "Job is dead."),
             Ok(false) => tracing::warn!(error = %msg, "Job failed after losing its lease."),
             Err(e) => tracing::error!(error = %e, "Could not record job failure; its lease will expire."),
+        },
+        Some(Failure::Deferred(reason, at)) => match queue.defer(job, at).await {
+            Ok(true) => tracing::debug!(reason = %reason, run_at = at, "Job deferred."),
+            Ok(false) => tracing::warn!(reason = %reason, "Job deferred after losing its lease."),
+            Err(e) => tracing::error!(error = %e, "Could not defer the job; its lease will expire."),
         },
     }
     // Its partition's next job may be claimable now; let the next claim look back to it.
@@ -431,18 +458,23 @@ impl Floor {
     }
 }
 
-/// The error and retry time of a retryable failure, or no retry time once attempts are used up.
-fn retry_or_die(queue: &Queue, policy: &RetryPolicy, attempt: u32, msg: String) -> (String, Option<i64>) {
+/// The error and retry time of a retryable failure (after `after` when the failure said, else the policy's
+/// back-off), or no retry time once attempts are used up.
+fn retry_or_die(
+    queue: &Queue,
+    policy: &RetryPolicy,
+    attempt: u32,
+    msg: String,
+    after: Option<Duration>,
+) -> Failure {
     if policy.exhausted(attempt) {
-        (
+        Failure::Failed(
             format!("{msg} (attempt {attempt} of {})", policy.max_attempts),
             None,
         )
     } else {
-        (
-            msg,
-            Some(queue.now_ms().saturating_add(duration_ms(policy.delay(attempt)))),
-        )
+        let wait = after.unwrap_or_else(|| policy.delay(attempt));
+        Failure::Failed(msg, Some(queue.now_ms().saturating_add(duration_ms(wait))))
     }
 }
 

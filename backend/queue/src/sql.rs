@@ -37,7 +37,7 @@ pub(crate) fn info(row: &AnyRow) -> Result<JobInfo, Error> {
         payload: serde_json::from_str(&payload)?,
         partition: row.try_get("partition_key")?,
         dedup_key: row.try_get("dedup_key")?,
-        dedup_forever: row.try_get::<i64, _>("dedup_forever")? != 0,
+        dedup_forever: row.try_get::<i64, _>("dedup_forever")? == 1,
         state: JobState::parse(&state).ok_or_else(|| Error::Corrupt(format!("unknown state {state:?}")))?,
         run_at_ms: row.try_get("run_at")?,
         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),

@@ -5,6 +5,7 @@
 -- queue_jobs_lease instead, a walk over every dead entry that index has collected). A concurrent claimer that
 -- locked the partition's head makes its later jobs fail this check, because in its snapshot the head is still
 -- ready.
+-- A job whose key lives only while it waits (Dedup::WhilePending, dedup_forever = 2) gives its key up here.
 -- $5 is the runner's floor (see runner.rs): the scan of queue_jobs_due starts there instead of at the index's
 -- left edge, where every job claimed since the last vacuum has left a dead entry to step over.
 WITH picked AS (
@@ -31,6 +32,7 @@ SET state = 'running',
     fence = q.fence + 1,
     lease_owner = $1,
     lease_expires_at = $2,
+    dedup_key = CASE WHEN q.dedup_forever = 2 THEN NULL ELSE q.dedup_key END,
     updated_at = $3
 FROM picked
 WHERE q.id = picked.id

@@ -2,6 +2,6 @@
 DELETE FROM queue_jobs
 WHERE id IN (
     SELECT id FROM queue_jobs
-    WHERE state = 'done' AND updated_at < $1 AND dedup_forever <= $2
+    WHERE state = 'done' AND updated_at < $1 AND (dedup_forever <> 1 OR $2 = 1)
     LIMIT $3
 )

@@ -2,6 +2,7 @@
 -- lease expiry ?2, in one statement (SQLite has one
 -- writer, so the UPDATE is the lock). A partitioned job is taken only when no other job of its partition is
 -- running and none earlier in the partition is ready; the check is a seek on queue_jobs_partition.
+-- A job whose key lives only while it waits (Dedup::WhilePending, dedup_forever = 2) gives its key up here.
 -- INDEXED BY: without statistics SQLite would rather walk every ready row by state and sort them.
 UPDATE queue_jobs
 SET state = 'running',
@@ -9,6 +10,7 @@ SET state = 'running',
     fence = fence + 1,
     lease_owner = ?1,
     lease_expires_at = ?2,
+    dedup_key = CASE WHEN dedup_forever = 2 THEN NULL ELSE dedup_key END,
     updated_at = ?3
 WHERE id IN (
     SELECT j.id

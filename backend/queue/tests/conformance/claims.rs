@@ -320,6 +320,49 @@ async fn dedup_modes(db: Database) {
     );
     assert_eq!(queue.enqueue(noop().dedup("alert:7:step:2")).await.unwrap(), None);
 
+    // While pending: the key is taken while the job waits and freed by the claim, so exactly one more can
+    // queue behind a running job (later ones coalesce into it), and a job that dies blocks nothing.
+    let pending = |q: &Queue| {
+        let q = q.clone();
+        async move {
+            q.enqueue(
+                noop()
+                    .dedup_with("sync:1", Dedup::WhilePending)
+                    .partition("sync:1"),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = pending(&queue).await.unwrap();
+    assert_eq!(pending(&queue).await, None, "coalesced while it waits");
+    let mut claimed = queue.claim("w", 100, LEASE).await.unwrap();
+    claimed.retain(|j| j.id == first);
+    assert_eq!(
+        job(&queue, first).await.dedup_key,
+        None,
+        "the claim freed the key"
+    );
+    let second = pending(&queue).await.unwrap();
+    assert_eq!(pending(&queue).await, None, "one more at most");
+    assert!(queue.fail(&claimed[0], "gave up", None).await.unwrap());
+    assert_eq!(job(&queue, first).await.state, JobState::Dead);
+    assert_eq!(
+        pending(&queue).await,
+        None,
+        "the dead one holds nothing; the second still waits"
+    );
+    let mut claimed = queue.claim("w", 100, LEASE).await.unwrap();
+    claimed.retain(|j| j.id == second);
+    assert_eq!(claimed.len(), 1, "the dead job did not block its partition");
+    queue.complete(&claimed[0]).await.unwrap();
+    assert!(pending(&queue).await.is_some());
+    assert_eq!(
+        queue.purge_done(i64::MAX).await.unwrap(),
+        1,
+        "a done while-pending row is purged (the dead one stays)"
+    );
+
     // Cancelling frees the key: the work never ran.
     let t = queue
         .enqueue(noop().dedup("alert:8:step:1").delay(LEASE))

@@ -11,7 +11,50 @@ klaxon_db::dual_test!(
     jobs_due_before_the_last_claim_still_run,
     retention_deletes_old_done_jobs_and_frees_their_keys,
     a_batching_kind_runs_together_and_records_each_job,
+    defer_gives_the_attempt_back_and_retry_after_sets_the_wait,
 );
+
+/// `JobError::Defer` runs the job again after its wait without spending an attempt (a job may defer more often
+/// than its policy allows attempts); `JobError::RetryAfter` spends one and waits what it said, not the policy's
+/// back-off.
+async fn defer_gives_the_attempt_back_and_retry_after_sets_the_wait(db: Database) {
+    let (queue, clock) = setup(db).await;
+    let (ctx, _started) = ctx();
+    let patient = NewJob::new(&Patient {
+        name: "p".into(),
+        defers: 5,
+        waits: 1,
+    })
+    .unwrap();
+    let id = queue.enqueue(patient).await.unwrap().unwrap();
+    let (token, handle) = start(runner(&queue, &ctx, 2));
+    for n in 1..=5u32 {
+        until(&format!("call {n}"), || async {
+            ctx.calls.lock().unwrap().get("p") == Some(&n)
+        })
+        .await;
+        let j = wait_state(&queue, id, JobState::Ready, 0).await;
+        assert_eq!(j.run_at_ms, clock.now_ms() + 10_000, "deferred by its own wait");
+        clock.advance(Duration::from_secs(10));
+        queue.notify();
+    }
+    // The sixth call asks to come back in two minutes: one attempt spent, the policy's 1 s ignored.
+    let j = wait_state(&queue, id, JobState::Ready, 1).await;
+    assert_eq!(j.run_at_ms, clock.now_ms() + 120_000);
+    clock.advance(Duration::from_secs(119));
+    queue.notify();
+    // Not due yet by the queue's clock, so no worker can claim it, however long this waits.
+    assert_eq!(
+        job(&queue, id).await.state,
+        JobState::Ready,
+        "not before its wait"
+    );
+    clock.advance(Duration::from_secs(1));
+    queue.notify();
+    wait_state(&queue, id, JobState::Done, 2).await;
+    token.cancel();
+    handle.await.unwrap();
+}
 
 /// On PostgreSQL a job enqueued by another process (here another `Queue` handle, whose local wake-ups are its
 /// own) wakes an idle runner through NOTIFY, long before its poll interval. SQLite has no such channel between

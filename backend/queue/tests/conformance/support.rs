@@ -202,6 +202,39 @@ impl BackgroundJob for Batched {
     }
 }
 
+/// Defers itself (`JobError::Defer`) its first `defers` calls, then asks for a retry after a given wait
+/// (`JobError::RetryAfter`) `waits` times, then succeeds.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Patient {
+    pub(crate) name: String,
+    pub(crate) defers: u32,
+    pub(crate) waits: u32,
+}
+
+#[async_trait::async_trait]
+impl BackgroundJob for Patient {
+    const KIND: &'static str = "patient";
+    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT
+        .with_max_attempts(3)
+        .with_delays(Duration::from_secs(1), Duration::from_secs(1));
+    type Context = C;
+    async fn run(&self, ctx: &C) -> Result<(), JobError> {
+        let n = {
+            let mut calls = ctx.calls.lock().unwrap();
+            let n = calls.entry(self.name.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        if n <= self.defers {
+            Err(JobError::defer("channel pace", Duration::from_secs(10)))
+        } else if n <= self.defers + self.waits {
+            Err(JobError::retry_after("429", Duration::from_secs(120)))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 pub(crate) fn runner(queue: &Queue, ctx: &C, workers: usize) -> Runner<C> {
     Runner::new(queue.clone(), ctx.clone())
         .register::<Noop>()
@@ -210,6 +243,7 @@ pub(crate) fn runner(queue: &Queue, ctx: &C, workers: usize) -> Runner<C> {
         .register::<Panicky>()
         .register::<Blocker>()
         .register::<Batched>()
+        .register::<Patient>()
         .with_settings(RunnerSettings {
             workers,
             poll_interval: Duration::from_millis(50),
