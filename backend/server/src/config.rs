@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Ingest: SNS checks and rate limits.
     #[command(flatten)]
     pub ingest: IngestArgs,
+    /// Slack: the Web API and the workspace's credentials.
+    #[command(flatten)]
+    pub slack: crate::slack::SlackArgs,
 }
 
 /// Settings of `POST /ingest/{token}`.

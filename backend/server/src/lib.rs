@@ -11,4 +11,5 @@ pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod serve;
+pub mod slack;
 pub mod store;

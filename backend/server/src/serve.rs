@@ -17,7 +17,8 @@ use crate::{
     http::{self, AppState},
     ingest::{rate_limit::RateLimit, sns::SnsVerifier},
     jobs::{self, JobContext},
-    notify::{LogNotifier, NoDirectory, Notifier, SkipNotifier},
+    notify::{Directory, LogNotifier, NoDirectory, Notifier, SkipNotifier},
+    slack::Slack,
     store::Store,
 };
 
@@ -43,29 +44,44 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     // Every setting is checked before the database is opened (and migrated): a bad value changes nothing.
     let rate = args.ingest.rate_limit()?;
     let verifier = SnsVerifier::from_args(&args.ingest.sns)?;
-    let store = open_store(db).await?;
+    let slack_credentials = args.slack.credentials()?;
+    let store = open_store(db).await?.with_slack_sync(slack_credentials.is_some());
     let queue = Queue::new(store.database().clone());
     let ingest = ingest_state(&args.ingest, verifier, rate, &store, &queue);
+    let slack = match &slack_credentials {
+        Some((token, secret)) => Some(Arc::new(connect_slack(&args.slack, token, secret, &store).await?)),
+        None => None,
+    };
     let state = AppState {
         store: store.clone(),
         public_url: Arc::from(public_url.as_str()),
         queue: queue.clone(),
         ingest: Arc::new(ingest),
+        slack: slack.clone(),
+        jobs: crate::jobs::enqueue::Enqueuer::spawn(queue.clone()),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot bind {} (--listen / KLAXON_LISTEN)", args.listen))?;
     let local = listener.local_addr()?;
+    let (directory, notifier): (Arc<dyn Directory>, Arc<dyn Notifier>) = match &slack {
+        Some(slack) => (slack.clone(), slack.clone()),
+        None => (Arc::new(NoDirectory), notifier(&args.workers)?),
+    };
     let ctx = JobContext {
         store,
         queue,
         engine: EngineConfig {
             minute: args.workers.escalation_minute(),
         },
-        directory: Arc::new(NoDirectory),
-        notifier: notifier(&args.workers)?,
+        directory,
+        notifier,
+        slack: slack.clone(),
     };
     let shutdown = CancellationToken::new();
+    if let Some(slack) = &slack {
+        tokio::spawn(slack.clone().watch_health(Duration::from_secs(60), shutdown.clone()));
+    }
     let runner = jobs::runner(ctx).with_settings(RunnerSettings {
         workers: args.workers.workers,
         lease: Duration::from_millis(args.workers.job_lease_ms),
@@ -92,6 +108,20 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     served?;
     tracing::info!("Klaxon stopped.");
     Ok(())
+}
+
+/// Slack with the configured workspace, checked once with `auth.test`: a refused token is logged and the
+/// workspace marked unhealthy (alerts are still stored and escalated), a network failure is only logged.
+async fn connect_slack(args: &crate::slack::SlackArgs, token: &str, secret: &str, store: &Store) -> anyhow::Result<Slack> {
+    let settings = crate::slack::ClientSettings::new(&args.slack_api_url);
+    let slack = Slack::new(settings, token, secret, store.clone()).context("cannot build the Slack client")?;
+    match slack.check().await {
+        Ok(()) => tracing::info!(team = slack.team_id().as_deref().unwrap_or("-"), api = %args.slack_api_url,
+            "Slack is on: alerts are posted, updated and escalated in Slack."),
+        Err(e) => tracing::error!(error = %e, api = %args.slack_api_url,
+            "Slack is configured but the workspace could not be checked; Klaxon checks again every minute."),
+    }
+    Ok(slack)
 }
 
 /// Ingest's state from its settings: the SNS verifier, the rate limit and the group-commit writer.

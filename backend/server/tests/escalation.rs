@@ -58,6 +58,7 @@ async fn env(db: Database, members: &[&str]) -> Env {
         engine: EngineConfig::default(),
         directory: directory.clone(),
         notifier: notifier.clone(),
+        slack: None,
     };
     Env {
         ctx,

@@ -4,6 +4,7 @@
 -- the table (it hashed a scan of the whole table before the table's first analyze).
 UPDATE alerts AS a SET
     event_count = a.event_count + c.added,
+    version = a.version + 1,
     last_seen_ms = $2,
     updated_at_ms = $2,
     status = CASE WHEN c.close = 1 AND a.status <> 'closed' THEN 'closed' ELSE a.status END,

@@ -3,6 +3,7 @@
 -- close stands).
 UPDATE alerts SET
     event_count = event_count + c.added,
+    version = version + 1,
     last_seen_ms = ?2,
     updated_at_ms = ?2,
     status = CASE WHEN c.close = 1 AND status <> 'closed' THEN 'closed' ELSE status END,

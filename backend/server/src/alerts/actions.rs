@@ -3,8 +3,8 @@
 
 use klaxon_queue::Queue;
 
-use super::{AlertError, AlertKind, StoredAlert, db, partition};
-use crate::{jobs::EscalateJob, store::Store};
+use super::{AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, log, partition};
+use crate::store::Store;
 
 /// What a person does with an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,6 +101,14 @@ pub async fn act(
         let job = EscalateJob::timer(&alert.account_id, &alert.id, alert.position, now_ms)?;
         queue.enqueue_in(&mut tx, job).await?;
     }
+    let by = by.map(str::to_owned);
+    let line = match action {
+        Action::Ack => LogLine::Acknowledged { by },
+        Action::Close => LogLine::Closed { by },
+        Action::Pass => LogLine::Passed { by },
+    };
+    log::append_in(&mut tx, db, &[(&alert.id, line)], now_ms).await?;
+    follow_up::sync_in(&mut tx, store, queue, [(alert.account_id.as_str(), alert.id.as_str())]).await?;
     tx.commit().await?;
     if action == Action::Pass {
         queue.notify();
@@ -113,6 +121,11 @@ pub async fn get(store: &Store, account: &str, id: &str) -> Result<StoredAlert, 
     db::get(store.database(), account, id).await
 }
 
+/// An alert by id alone, whatever its account (for workers, and for Slack, whose payloads name the alert).
+pub async fn get_any(store: &Store, id: &str) -> Result<Option<StoredAlert>, AlertError> {
+    db::get_any(store.database(), id).await
+}
+
 /// A page of the account's alerts, optionally in one status, after `cursor`.
 pub async fn list(
     store: &Store,
@@ -122,4 +135,45 @@ pub async fn list(
     limit: u32,
 ) -> Result<klaxon_api::Page<StoredAlert>, AlertError> {
     db::list(store.database(), account, status, cursor, limit).await
+}
+
+/// Records where Slack shows alert `id` (`posted`, or `digest` during a storm).
+pub async fn set_slack_delivery(store: &Store, id: &str, delivery: &str) -> Result<(), AlertError> {
+    let db = store.database();
+    sqlx::query(db::alert_sql!(db, "alert_slack_delivery"))
+        .bind(id)
+        .bind(delivery)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The alerts of `account` in the digest of `channel` first seen in `[from_ms, to_ms)`, newest first (at most
+/// `limit`), and how many there are in all.
+pub async fn digest_of(
+    store: &Store,
+    account: &str,
+    channel: &str,
+    from_ms: i64,
+    to_ms: i64,
+    limit: u32,
+) -> Result<(Vec<StoredAlert>, u64), AlertError> {
+    let db = store.database();
+    let rows = sqlx::query(db::alert_sql!(db, "alert_digest"))
+        .bind(account)
+        .bind(channel)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    let alerts = rows.iter().map(db::flatten).collect::<Result<Vec<_>, _>>()?;
+    let total: i64 = sqlx::query_scalar(db::alert_sql!(db, "alert_digest_count"))
+        .bind(account)
+        .bind(channel)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((alerts, u64::try_from(total).unwrap_or(0)))
 }

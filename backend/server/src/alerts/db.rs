@@ -120,6 +120,9 @@ pub(super) fn flatten(row: &AnyRow) -> Result<StoredAlert, AlertError> {
         next_escalation_at_ms: row.try_get(24)?,
         notified: serde_json::from_str(&row.try_get::<String, _>(25)?)?,
         delivering: delivering.as_deref().map(serde_json::from_str).transpose()?,
+        version: u64::try_from(row.try_get::<i64, _>(27)?).unwrap_or(0),
+        problem: row.try_get(28)?,
+        slack_delivery: row.try_get(29)?,
     })
 }
 

@@ -26,6 +26,8 @@ use crate::{
 pub(super) struct Change {
     /// The alert.
     pub id: String,
+    /// Its account.
+    pub account_id: String,
     /// Events that joined it (recoveries included).
     pub added: u64,
     /// A recovery event closed it (auto-closed).
@@ -109,6 +111,9 @@ pub(super) fn plan(
                 .collect();
             for &i in &open {
                 let slot = &mut slots[i];
+                if !slot.new && slot.added == 0 {
+                    slot.alert.version += 1; // once per batch, as `alert_change_many` bumps it
+                }
                 slot.alert.status = AlertStatus::Closed;
                 slot.alert.closed_at_ms = Some(now_ms);
                 slot.alert.auto_closed = true;
@@ -151,6 +156,9 @@ pub(super) fn plan(
             .max_by(|&a, &b| newest(&slots[a].alert, &slots[b].alert));
         if let Some(i) = group {
             let slot = &mut slots[i];
+            if !slot.new && slot.added == 0 {
+                slot.alert.version += 1;
+            }
             slot.alert.count += 1;
             slot.alert.last_seen_ms = now_ms;
             slot.added += 1;
@@ -189,6 +197,7 @@ pub(super) fn plan(
         } else if slot.added > 0 {
             plan.changes.push(Change {
                 id: slot.alert.id,
+                account_id: slot.alert.account_id,
                 added: slot.added,
                 close: slot.close,
             });
@@ -247,6 +256,9 @@ fn open(
         next_escalation_at_ms,
         notified: Vec::new(),
         delivering: None,
+        version: 1,
+        problem: None,
+        slack_delivery: None,
     }
 }
 
@@ -378,6 +390,7 @@ mod tests {
             p.changes,
             [Change {
                 id: "alert_old".into(),
+                account_id: "acc".into(),
                 added: 2,
                 close: true
             }]

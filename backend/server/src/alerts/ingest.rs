@@ -9,11 +9,10 @@ use klaxon_db::Dialect;
 use klaxon_queue::Queue;
 use sqlx::Row;
 
-use super::{AlertError, AlertKind, StoredAlert, db, grouping, partition};
+use super::{AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, grouping, log, partition};
 use crate::{
     escalation::{Policy, Position},
     event::{Event, EventKind, EventStatus},
-    jobs::EscalateJob,
     store::{IngestEndpoint, Store},
 };
 
@@ -153,6 +152,14 @@ pub(super) async fn ingest_in(
         .map(|a| EscalateJob::timer(&a.account_id, &a.id, Position::START, now_ms))
         .collect::<Result<Vec<_>, _>>()?;
     queue.enqueue_many_in(tx, &timers).await?;
+    let closed: Vec<(&str, LogLine)> = plan.closed().map(|id| (id, LogLine::AutoClosed)).collect();
+    log::append_in(tx, db, &closed, now_ms).await?;
+    let touched = plan
+        .inserts
+        .iter()
+        .map(|a| (a.account_id.as_str(), a.id.as_str()))
+        .chain(plan.changes.iter().map(|c| (c.account_id.as_str(), c.id.as_str())));
+    follow_up::sync_in(tx, store, queue, touched).await?;
     Ok(plan.results)
 }
 

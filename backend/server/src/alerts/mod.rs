@@ -9,21 +9,27 @@
 //!
 //! The pieces: [`ingest`] (grouping, resolving, creating with the first escalation timer, in one
 //! transaction), [`act`] (acknowledge, close, pass), [`escalate::run_step`] (one escalation step, driven by
-//! the `escalation.step` job), reads in `db.rs`, and the API view in `view.rs`.
+//! the `escalation.step` job), the history of each alert ([`log`]), the work a change leaves behind
+//! (`follow_up`: timers and Slack syncs, enqueued with the change), reads in `db.rs`, and the API view in
+//! `view.rs`. This module owns the alert tables' SQL; `jobs` calls into it, never the reverse.
 
 mod actions;
 pub mod batch;
 mod db;
 pub mod escalate;
+mod follow_up;
 mod grouping;
 mod ingest;
+pub mod log;
 mod view;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use actions::{Acted, Action, act, get, list};
+pub use actions::{Acted, Action, act, digest_of, get, get_any, list, set_slack_delivery};
+pub use follow_up::{EscalateJob, SyncJob};
+pub use log::{LogEntry, LogLine};
 pub use ingest::{IngestAction, Ingested, ingest};
 pub use view::{ActionInput, Alert, AlertQuery, CreateAlertInput, Escalation};
 
@@ -160,6 +166,13 @@ pub struct StoredAlert {
     pub notified: Vec<String>,
     /// The notification of the current step while it is being delivered.
     pub delivering: Option<Notification>,
+    /// Bumped by every change people should see; a Slack message of an older version is out of date.
+    pub version: u64,
+    /// Why the latest escalation step reached nobody; `None` once a step reaches someone.
+    pub problem: Option<String>,
+    /// Where Slack shows it: `None` while its channel message is still to be posted, `posted`, or `digest`
+    /// (in its channel's digest during a storm).
+    pub slack_delivery: Option<String>,
 }
 
 /// What an alert call can fail with.

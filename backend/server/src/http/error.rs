@@ -28,6 +28,12 @@ pub enum AppError {
     /// No or an unknown API token (401).
     #[error("missing or invalid API token")]
     Unauthorized,
+    /// A request that must be signed (by Slack) is not, or not validly (401).
+    #[error("{0}")]
+    Unsigned(String),
+    /// The service cannot do it now (503); the caller may try again.
+    #[error("{0}")]
+    Unavailable(String),
     /// No such object in the caller's account (404), whether it never existed or belongs to another account.
     #[error("not found")]
     NotFound,
@@ -107,6 +113,8 @@ impl IntoResponse for AppError {
                 "missing or invalid API token".to_owned(),
                 None,
             ),
+            Self::Unsigned(message) => (StatusCode::UNAUTHORIZED, "bad_signature", message, None),
+            Self::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, None),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -141,7 +149,7 @@ impl IntoResponse for AppError {
             },
         };
         let mut resp = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        if code == "unauthorized" {
             resp.headers_mut().insert(
                 http::header::WWW_AUTHENTICATE,
                 http::HeaderValue::from_static("Bearer"),

@@ -10,6 +10,7 @@ mod jobs;
 pub mod openapi;
 mod policies;
 mod simulate;
+mod slack;
 mod teams;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use klaxon_queue::Queue;
 
 use crate::{
     alerts::batch::{BatchSettings, Batcher},
+    jobs::enqueue::Enqueuer,
     ingest::{
         rate_limit::RateLimit,
         sns::{FetchError, Fetcher, HostPattern, SnsVerifier},
@@ -57,6 +59,10 @@ pub struct AppState {
     pub queue: Queue,
     /// Ingest's verifier, limiter, group-commit writer and counters.
     pub ingest: Arc<ingest::IngestState>,
+    /// Slack, when configured.
+    pub slack: Option<Arc<crate::slack::Slack>>,
+    /// Group commit of jobs recorded on a request's path (button presses).
+    pub jobs: Enqueuer,
 }
 
 impl AppState {
@@ -74,12 +80,22 @@ impl AppState {
             RateLimit::default(),
             Batcher::spawn(&store, &queue, BatchSettings::default()),
         );
+        let jobs = Enqueuer::spawn(queue.clone());
         Self {
             store,
             public_url: Arc::from(public_url),
             queue,
             ingest: Arc::new(ingest),
+            slack: None,
+            jobs,
         }
+    }
+
+    /// This state with Slack on.
+    #[must_use]
+    pub fn with_slack(mut self, slack: Arc<crate::slack::Slack>) -> Self {
+        self.slack = Some(slack);
+        self
     }
 }
 
@@ -96,6 +112,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(alerts::routes())
         .merge(jobs::routes())
         .merge(ingest::routes())
+        .merge(slack::routes())
 }
 
 /// The router `serve` binds and tests call without a socket.

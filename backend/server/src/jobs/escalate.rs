@@ -5,101 +5,60 @@
 //! the pending timer; a timer that is already running when that happens finds the alert no longer open and
 //! does nothing.
 
-use klaxon_queue::{BackgroundJob, Dedup, JobError, NewJob, RetryPolicy};
-use serde::{Deserialize, Serialize};
+use klaxon_queue::{BackgroundJob, JobError, RetryPolicy};
 
 use super::JobContext;
-use crate::{
-    alerts::{
-        self,
-        escalate::{StepError, StepOutcome},
-    },
-    escalation::Position,
+use crate::alerts::{
+    self, EscalateJob,
+    escalate::{StepError, StepOutcome},
 };
 
-/// One step of one alert's escalation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EscalateJob {
-    /// The alert's account (lets the jobs API show an account only its own jobs).
-    pub account_id: String,
-    /// The alert.
-    pub alert_id: String,
-    /// The round of the step, from 0.
-    pub round: u32,
-    /// The step within the round, from 0.
-    pub step: u32,
-}
-
-impl EscalateJob {
-    /// Prefix of the kinds cancelled when an alert stops escalating.
-    pub const KIND_PREFIX: &'static str = "escalation.";
-
-    /// The timer for step `pos` of an alert, due at `run_at_ms`.
-    pub fn timer(
-        account_id: &str,
-        alert_id: &str,
-        pos: Position,
-        run_at_ms: i64,
-    ) -> Result<NewJob, klaxon_queue::Error> {
-        let job = Self {
-            account_id: account_id.to_owned(),
-            alert_id: alert_id.to_owned(),
-            round: pos.round,
-            step: pos.step,
-        };
-        // The step is the job's identity, kept once done: a step fires at most once, ever.
-        let key = format!("{}{}/{}/{}", Self::KIND_PREFIX, alert_id, pos.round, pos.step);
-        Ok(NewJob::new(&job)?
-            .partition(alerts::partition(alert_id))
-            .run_at_ms(run_at_ms)
-            .dedup_with(key, Dedup::Forever))
-    }
-
-    fn position(&self) -> Position {
-        Position {
-            round: self.round,
-            step: self.step,
+/// Logs a step's outcome and turns it into the job's.
+fn report(job: &EscalateJob, outcome: Result<StepOutcome, StepError>) -> Result<(), JobError> {
+    match outcome {
+        Ok(StepOutcome::Notified(n)) => {
+            tracing::info!(alert = %job.alert_id, round = job.round, step = job.step,
+                notify = n.notify.as_str(), "Escalated.");
+            Ok(())
         }
-    }
-
-    /// Logs a step's outcome and turns it into the job's.
-    fn report(&self, outcome: Result<StepOutcome, StepError>) -> Result<(), JobError> {
-        match outcome {
-            Ok(StepOutcome::Notified(n)) => {
-                tracing::info!(alert = %self.alert_id, round = self.round, step = self.step,
-                    notify = n.notify.as_str(), "Escalated.");
-                Ok(())
-            }
-            Ok(StepOutcome::Stale) => {
-                tracing::debug!(alert = %self.alert_id, round = self.round, step = self.step,
-                    "Escalation step no longer applies; nothing to do.");
-                Ok(())
-            }
-            Err(e) => Err(e.into_job_error()),
+        Ok(StepOutcome::NotReached(n, reason)) => {
+            tracing::warn!(alert = %job.alert_id, round = job.round, step = job.step,
+                notify = n.notify.as_str(), reason = %reason, "Escalation step reached nobody; the chain goes on.");
+            Ok(())
         }
+        Ok(StepOutcome::Stale) => {
+            tracing::debug!(alert = %job.alert_id, round = job.round, step = job.step,
+                "Escalation step no longer applies; nothing to do.");
+            Ok(())
+        }
+        Err(e) => Err(e.into_job_error()),
     }
 }
 
 #[async_trait::async_trait]
 impl BackgroundJob for EscalateJob {
     const KIND: &'static str = "escalation.step";
-    /// Failures are Slack or database hiccups: retry for about ten minutes, then dead-letter.
-    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT.with_max_attempts(10);
+    /// What fails here may pass (a Slack outage, a database hiccup; what cannot pass is handled in the step
+    /// and moves the chain on): keep the alert scheduled with back-off up to five minutes for about a month
+    /// rather than let its escalation die.
+    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT
+        .with_max_attempts(10_000)
+        .with_delays(std::time::Duration::from_secs(1), std::time::Duration::from_secs(300));
     /// A burst of new alerts starts as many steps at once: a batch costs a few statements, not a few per step.
     const BATCH: usize = 64;
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
-        let outcome = alerts::escalate::run_step(ctx, &self.alert_id, self.position()).await;
-        self.report(outcome)
+        let outcome = alerts::escalate::run_step(&ctx.step_deps(), &self.alert_id, self.position()).await;
+        report(self, outcome)
     }
 
     async fn run_batch(jobs: Vec<Self>, ctx: &JobContext) -> Vec<Result<(), JobError>> {
-        let steps: Vec<(&str, Position)> = jobs.iter().map(|j| (j.alert_id.as_str(), j.position())).collect();
-        let outcomes = alerts::escalate::run_steps(ctx, &steps).await;
+        let steps: Vec<_> = jobs.iter().map(|j| (j.alert_id.as_str(), j.position())).collect();
+        let outcomes = alerts::escalate::run_steps(&ctx.step_deps(), &steps).await;
         jobs.iter()
             .zip(outcomes)
-            .map(|(job, outcome)| job.report(outcome))
+            .map(|(job, outcome)| report(job, outcome))
             .collect()
     }
 }

@@ -2,19 +2,26 @@
 //! job), its consts (kind, retry policy, identity), how to enqueue it, then `run`. [`JobContext`] is what every
 //! job shares, and [`runner`] registers every kind.
 
+pub mod digest;
+pub mod enqueue;
 pub mod escalate;
+pub mod press;
+pub mod sync;
 
 use std::sync::Arc;
 
 use klaxon_queue::{Queue, Runner};
 
 use crate::{
+    alerts,
     escalation::EngineConfig,
     notify::{Directory, Notifier},
     store::Store,
 };
 
-pub use escalate::EscalateJob;
+pub use crate::alerts::{EscalateJob, SyncJob};
+pub use digest::DigestJob;
+pub use press::PressJob;
 
 /// What every job of the server can reach.
 #[derive(Debug, Clone)]
@@ -29,9 +36,28 @@ pub struct JobContext {
     pub directory: Arc<dyn Directory>,
     /// Where notifications go.
     pub notifier: Arc<dyn Notifier>,
+    /// Slack, when configured: the message sync, digests and button presses use it.
+    pub slack: Option<Arc<crate::slack::Slack>>,
+}
+
+impl JobContext {
+    /// What an escalation step needs.
+    pub fn step_deps(&self) -> alerts::escalate::Deps {
+        alerts::escalate::Deps {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            engine: self.engine,
+            directory: self.directory.clone(),
+            notifier: self.notifier.clone(),
+        }
+    }
 }
 
 /// A runner with every job kind of the server registered.
 pub fn runner(ctx: JobContext) -> Runner<JobContext> {
-    Runner::new(ctx.queue.clone(), ctx).register::<EscalateJob>()
+    Runner::new(ctx.queue.clone(), ctx)
+        .register::<EscalateJob>()
+        .register::<SyncJob>()
+        .register::<DigestJob>()
+        .register::<PressJob>()
 }

@@ -48,12 +48,20 @@ pub struct Notification {
 /// Why a directory or notifier call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotifyError {
-    /// A failure that may pass (a timeout, a 5xx, a rate limit): the step is retried.
+    /// A failure that may pass (a timeout, a 5xx): the step is retried with back-off.
     #[error("{0}")]
     Transient(String),
-    /// A failure that will not pass by retrying (a revoked token, a deleted channel).
+    /// A failure that may pass after a wait the peer named (Slack's `Retry-After`).
+    #[error("{0} (retry after {1:?})")]
+    RetryAfter(String, std::time::Duration),
+    /// This recipient cannot be reached, and retrying will not change that (a deactivated user, a deleted
+    /// or archived channel): the escalation says so and moves on.
     #[error("{0}")]
     Permanent(String),
+    /// The workspace cannot be used at all (a revoked token, an uninstalled app): nothing is sent to it
+    /// until that is fixed; escalation goes on in Klaxon and says so.
+    #[error("{0}")]
+    Workspace(String),
 }
 
 /// Who is in a channel and who is around.

@@ -47,6 +47,11 @@ pub const MIGRATOR: Migrator = Migrator {
             sqlite: include_str!("../../migrations/sqlite/0003_ingest.sql"),
             postgres: include_str!("../../migrations/postgres/0003_ingest.sql"),
         },
+        Migration {
+            name: "0004_slack.sql",
+            sqlite: include_str!("../../migrations/sqlite/0004_slack.sql"),
+            postgres: include_str!("../../migrations/postgres/0004_slack.sql"),
+        },
     ],
 };
 
@@ -87,6 +92,8 @@ pub struct Store {
     db: Database,
     /// What ingest tokens open, briefly (see `token_cache`); shared by clones.
     tokens: Arc<token_cache::TokenCache>,
+    /// Alert changes are mirrored to Slack: each enqueues the sync of the alert's messages.
+    slack_sync: bool,
 }
 
 impl Store {
@@ -95,7 +102,20 @@ impl Store {
         Self {
             db,
             tokens: Arc::default(),
+            slack_sync: false,
         }
+    }
+
+    /// This store, with alert changes mirrored to Slack (`true` when Slack is configured).
+    #[must_use]
+    pub fn with_slack_sync(mut self, on: bool) -> Self {
+        self.slack_sync = on;
+        self
+    }
+
+    /// Whether alert changes are mirrored to Slack.
+    pub fn slack_sync(&self) -> bool {
+        self.slack_sync
     }
 
     /// The database, for components that own tables of their own (the queue).

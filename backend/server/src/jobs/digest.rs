@@ -1,0 +1,143 @@
+//! `slack.digest`: keeps one channel's digest up to date during a storm. When a channel has more new alerts
+//! than it can show at its pace, the surplus goes into one message per channel and hour ("37 new alerts",
+//! the newest listed with an Acknowledge button, "+N more"), posted once and updated in place as alerts
+//! arrive and change. Those alerts keep escalating; every one stays in the API.
+
+use std::{
+    hash::{Hash, Hasher},
+    time::Duration,
+};
+
+use klaxon_queue::{BackgroundJob, Dedup, JobError, NewJob, RetryPolicy};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    JobContext,
+    sync::{UPDATE_SPACING_MS, job_error},
+};
+use crate::{
+    alerts,
+    slack::{
+        pace::CHANNEL_POSTS,
+        render,
+        store::{self, Kind, NewPosted},
+    },
+};
+
+/// An hour, the span of one digest.
+const HOUR_MS: i64 = 3_600_000;
+/// Alerts a digest lists with their own line.
+const LISTED: u32 = 40;
+
+/// The digest of one channel and hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestJob {
+    /// The account.
+    pub account_id: String,
+    /// The channel.
+    pub channel: String,
+    /// The hour (Unix milliseconds of its start) of the alerts it lists.
+    pub hour_ms: i64,
+}
+
+impl DigestJob {
+    /// The refresh of the digest holding an alert first seen at `first_seen_ms` in `channel`.
+    pub fn of(account_id: &str, channel: &str, first_seen_ms: i64) -> Result<NewJob, klaxon_queue::Error> {
+        let hour_ms = first_seen_ms - first_seen_ms.rem_euclid(HOUR_MS);
+        let job = Self {
+            account_id: account_id.to_owned(),
+            channel: channel.to_owned(),
+            hour_ms,
+        };
+        let id = format!("{account_id}/{channel}/{hour_ms}");
+        Ok(NewJob::new(&job)?
+            .partition(format!("slack-digest:{id}"))
+            .dedup_with(format!("{}:{id}", Self::KIND), Dedup::WhilePending))
+    }
+
+    fn reference(&self) -> String {
+        format!("{}@{}", self.channel, self.hour_ms)
+    }
+}
+
+#[async_trait::async_trait]
+impl BackgroundJob for DigestJob {
+    const KIND: &'static str = "slack.digest";
+    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT
+        .with_max_attempts(8)
+        .with_delays(Duration::from_secs(2), Duration::from_secs(120));
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let Some(slack) = &ctx.slack else {
+            return Ok(());
+        };
+        let db = ctx.store.database();
+        let (alerts, total) = alerts::digest_of(
+            &ctx.store,
+            &self.account_id,
+            &self.channel,
+            self.hour_ms,
+            self.hour_ms + HOUR_MS,
+            LISTED,
+        )
+        .await
+        .map_err(JobError::retryable)?;
+        if total == 0 {
+            return Ok(());
+        }
+        let message = render::digest(&alerts, usize::try_from(total).unwrap_or(usize::MAX));
+        let version = content_version(&message);
+        let now = ctx.queue.now_ms();
+        let reference = self.reference();
+        match store::get(db, &self.account_id, Kind::Digest, &reference)
+            .await
+            .map_err(JobError::retryable)?
+        {
+            None => {
+                let key = slack.channel_key(&self.channel);
+                if let Err(wait) = slack.client.pacer().try_take(&key, CHANNEL_POSTS) {
+                    return Err(JobError::defer("channel pace", wait));
+                }
+                let (ts, channel) = slack
+                    .post_joining(&self.channel, &message, None, false)
+                    .await
+                    .map_err(job_error)?;
+                store::record(
+                    db,
+                    NewPosted {
+                        account_id: &self.account_id,
+                        alert_id: None,
+                        kind: Kind::Digest,
+                        reference: &reference,
+                        channel: &channel,
+                        ts: &ts,
+                        version,
+                    },
+                    now,
+                )
+                .await
+                .map_err(JobError::retryable)
+            }
+            Some(m) if m.rendered_version != version => {
+                let since = now - m.updated_at_ms;
+                if since < UPDATE_SPACING_MS {
+                    return Err(JobError::defer(
+                        "digest updated moments ago",
+                        Duration::from_millis(u64::try_from(UPDATE_SPACING_MS - since).unwrap_or(0)),
+                    ));
+                }
+                slack.update(&m.channel, &m.ts, &message).await.map_err(job_error)?;
+                store::rendered(db, m.id, version, now).await.map_err(JobError::retryable)
+            }
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// A number that changes when the digest's content does (63 bits, so it fits the stored column).
+fn content_version(message: &crate::slack::blocks::Message) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(message).unwrap_or_default().hash(&mut h);
+    h.finish() >> 1
+}
