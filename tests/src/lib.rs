@@ -2,10 +2,12 @@
 //! against a throwaway database, and stopping it when the test ends (also when it fails).
 
 pub mod moto;
+pub mod slack;
 pub mod sns;
 pub mod terraform;
 
 use std::{
+    fs::OpenOptions,
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -133,6 +135,7 @@ pub struct Server {
     pub url: String,
     /// The database URL it serves.
     pub database_url: String,
+    env: Vec<(String, String)>,
     _dir: TempDir,
 }
 
@@ -153,25 +156,49 @@ impl Server {
     pub fn start(database_url: &str, dir: TempDir, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.path().join("serve.log")).expect("create log");
-        let child = Command::new(binary("klaxon", "klaxon"))
-            .arg("serve")
-            .env("KLAXON_LISTEN", format!("127.0.0.1:{port}"))
-            .env("KLAXON_DATABASE_URL", database_url)
-            .envs(env.iter().copied())
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn klaxon serve");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([
+                ("KLAXON_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+                ("KLAXON_DATABASE_URL".to_owned(), database_url.to_owned()),
+            ])
+            .collect();
+        let child = Self::spawn(dir.path(), &env);
         let server = Self {
             child,
             url,
             database_url: database_url.to_owned(),
+            env,
             _dir: dir,
         };
         server.wait_healthy();
         server
+    }
+
+    fn spawn(dir: &Path, env: &[(String, String)]) -> Child {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("serve.log"))
+            .expect("open log");
+        Command::new(binary("klaxon", "klaxon"))
+            .arg("serve")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn klaxon serve")
+    }
+
+    /// Starts the process again after [`Server::kill`]: same address, database and settings (the log goes
+    /// on in the same file).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self._dir.path(), &self.env);
+        self.wait_healthy();
     }
 
     fn wait_healthy(&self) {

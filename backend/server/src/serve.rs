@@ -49,7 +49,9 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let queue = Queue::new(store.database().clone());
     let ingest = ingest_state(&args.ingest, verifier, rate, &store, &queue);
     let slack = match &slack_credentials {
-        Some((token, secret)) => Some(Arc::new(connect_slack(&args.slack, token, secret, &store).await?)),
+        Some((token, secret)) => Some(Arc::new(
+            connect_slack(&args.slack, token, secret, &store, &queue).await?,
+        )),
         None => None,
     };
     let state = AppState {
@@ -80,7 +82,11 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     };
     let shutdown = CancellationToken::new();
     if let Some(slack) = &slack {
-        tokio::spawn(slack.clone().watch_health(Duration::from_secs(60), shutdown.clone()));
+        tokio::spawn(
+            slack
+                .clone()
+                .watch_health(Duration::from_secs(60), shutdown.clone()),
+        );
     }
     let runner = jobs::runner(ctx).with_settings(RunnerSettings {
         workers: args.workers.workers,
@@ -112,9 +118,16 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
 
 /// Slack with the configured workspace, checked once with `auth.test`: a refused token is logged and the
 /// workspace marked unhealthy (alerts are still stored and escalated), a network failure is only logged.
-async fn connect_slack(args: &crate::slack::SlackArgs, token: &str, secret: &str, store: &Store) -> anyhow::Result<Slack> {
-    let settings = crate::slack::ClientSettings::new(&args.slack_api_url);
-    let slack = Slack::new(settings, token, secret, store.clone()).context("cannot build the Slack client")?;
+async fn connect_slack(
+    args: &crate::slack::SlackArgs,
+    token: &str,
+    secret: &str,
+    store: &Store,
+    queue: &Queue,
+) -> anyhow::Result<Slack> {
+    let settings = Slack::settings(args);
+    let slack = Slack::new(settings, token, secret, store.clone(), queue.clone())
+        .context("cannot build the Slack client")?;
     match slack.check().await {
         Ok(()) => tracing::info!(team = slack.team_id().as_deref().unwrap_or("-"), api = %args.slack_api_url,
             "Slack is on: alerts are posted, updated and escalated in Slack."),

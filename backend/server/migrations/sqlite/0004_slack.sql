@@ -24,7 +24,7 @@ CREATE INDEX alert_log_alert ON alert_log (alert_id, id);
 --   dm         an escalation step's direct message (ref = the step's delivery key)
 --   mention    an @here / @channel step's post (ref = the step's delivery key)
 --   reply      a history line in the alert's thread (ref = the alert_log id)
---   digest     a channel's digest during a storm (ref = the channel)
+--   digest     a digest during a storm (ref = channel@hour): a channel's, or a person's (a DM channel)
 -- rendered_version is the alert version a channel or DM message last showed; updated_at_ms is its last
 -- post or update (Slack wants a message updated at most every few seconds).
 CREATE TABLE slack_messages (
@@ -41,6 +41,8 @@ CREATE TABLE slack_messages (
     UNIQUE (account_id, kind, ref)
 );
 CREATE INDEX slack_messages_alert ON slack_messages (alert_id);
+-- A digest and the pages it holds share a channel and ts.
+CREATE INDEX slack_messages_at ON slack_messages (account_id, channel, ts);
 
 -- A channel's digest lists the alerts diverted to it.
 CREATE INDEX alerts_digest ON alerts (account_id, team_id, id) WHERE slack_delivery = 'digest';

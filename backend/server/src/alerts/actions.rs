@@ -108,7 +108,13 @@ pub async fn act(
         Action::Pass => LogLine::Passed { by },
     };
     log::append_in(&mut tx, db, &[(&alert.id, line)], now_ms).await?;
-    follow_up::sync_in(&mut tx, store, queue, [(alert.account_id.as_str(), alert.id.as_str())]).await?;
+    follow_up::sync_in(
+        &mut tx,
+        store,
+        queue,
+        [(alert.account_id.as_str(), alert.id.as_str())],
+    )
+    .await?;
     tx.commit().await?;
     if action == Action::Pass {
         queue.notify();

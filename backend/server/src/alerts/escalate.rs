@@ -153,7 +153,9 @@ pub async fn run_step(deps: &Deps, alert_id: &str, pos: Position) -> Result<Step
 fn outcome(n: Notification, d: Delivery) -> StepOutcome {
     match d {
         Delivery::Sent => StepOutcome::Notified(Box::new(n)),
-        Delivery::NotReached(reason) | Delivery::Skipped(reason) => StepOutcome::NotReached(Box::new(n), reason),
+        Delivery::NotReached(reason) | Delivery::Skipped(reason) => {
+            StepOutcome::NotReached(Box::new(n), reason)
+        }
     }
 }
 
@@ -326,7 +328,10 @@ async fn record_begin<'c>(
 /// Phase 3: moves each alert past its step and, while it is open, enqueues the next step's timer (due at
 /// once when the step reached nobody), writes what the step did to the alert's history, and enqueues the
 /// sync of its Slack messages, in one transaction.
-async fn finish(deps: &Deps, steps: &[(&StoredAlert, Position, &Notification, &Delivery)]) -> Result<(), StepError> {
+async fn finish(
+    deps: &Deps,
+    steps: &[(&StoredAlert, Position, &Notification, &Delivery)],
+) -> Result<(), StepError> {
     if steps.is_empty() {
         return Ok(());
     }
@@ -441,7 +446,12 @@ fn delivery_key(alert_id: &str, pos: Position) -> String {
 /// decision read can have changed unless that write then matches nothing. A `next_member` step also reads and
 /// advances its team's rotation, shared by every alert of the team, so it locks the alert first and does
 /// all of it in one transaction (the directory having been asked before, outside it).
-async fn begin(deps: &Deps, alert: &StoredAlert, pos: Position, key: String) -> Result<Option<Notification>, StepError> {
+async fn begin(
+    deps: &Deps,
+    alert: &StoredAlert,
+    pos: Position,
+    key: String,
+) -> Result<Option<Notification>, StepError> {
     let Some(step) = alert.policy.step(pos) else {
         return Ok(None);
     };
@@ -450,7 +460,9 @@ async fn begin(deps: &Deps, alert: &StoredAlert, pos: Position, key: String) -> 
     let db = deps.store.database();
     let now = deps.queue.now_ms();
     if step.notify != Notify::NextMember {
-        let Some((notification, notified, _)) = decide_reachable(deps, alert, pos, roster, 0, key, now).await? else {
+        let Some((notification, notified, _)) =
+            decide_reachable(deps, alert, pos, roster, 0, key, now).await?
+        else {
             return Ok(None);
         };
         let recorded = record_begin(db, &db.pool, &[(&alert.id, pos, &notification, &notified)], now).await?;
@@ -461,7 +473,8 @@ async fn begin(deps: &Deps, alert: &StoredAlert, pos: Position, key: String) -> 
     // Who is around is asked before the transaction, from the rotation as it stands now; the transaction
     // re-reads it under lock and decides with what was learnt.
     let rotation = rotation_of(db, &db.pool, &alert.team_id).await?;
-    let Some((_, _, _, roster)) = decide_with_presence(deps, alert, pos, roster, rotation, key.clone(), now).await?
+    let Some((_, _, _, roster)) =
+        decide_with_presence(deps, alert, pos, roster, rotation, key.clone(), now).await?
     else {
         return Ok(None);
     };
@@ -479,7 +492,8 @@ async fn begin(deps: &Deps, alert: &StoredAlert, pos: Position, key: String) -> 
         return Ok(None); // acknowledged, closed, passed or taken by another attempt meanwhile
     };
     let rotation = rotation_of(db, &mut *tx, &alert.team_id).await?;
-    let Some((notification, notified, next_rotation)) = decide(&alert, pos, &roster, rotation, key, now) else {
+    let Some((notification, notified, next_rotation)) = decide(&alert, pos, &roster, rotation, key, now)
+    else {
         return Ok(None);
     };
     if record_begin(db, &mut *tx, &[(&alert.id, pos, &notification, &notified)], now)
@@ -596,7 +610,10 @@ async fn decide_with_presence(
         }
         roster.inactive.insert(candidate);
     }
-    Ok(decide(alert, pos, &roster, rotation, key, now).map(|(n, notified, next)| (n, notified, next, roster)))
+    Ok(
+        decide(alert, pos, &roster, rotation, key, now)
+            .map(|(n, notified, next)| (n, notified, next, roster)),
+    )
 }
 
 /// The alert's team; `None` when it was deleted meanwhile (the step then notifies nobody it cannot find).
@@ -610,7 +627,12 @@ async fn team_of(deps: &Deps, alert: &StoredAlert) -> Result<Option<Team>, StepE
 
 /// The members a member step chooses from (the team's list, or its channel's members when the list is
 /// empty) and the team's channel; who is inactive is learnt while choosing.
-async fn roster_of(deps: &Deps, alert: &StoredAlert, team: Option<&Team>, pos: Position) -> Result<Roster, StepError> {
+async fn roster_of(
+    deps: &Deps,
+    alert: &StoredAlert,
+    team: Option<&Team>,
+    pos: Position,
+) -> Result<Roster, StepError> {
     let mut roster = Roster {
         members: team.map(|t| t.members.clone()).unwrap_or_default(),
         inactive: Default::default(),

@@ -4,8 +4,8 @@
 //! never the other way round.
 
 use klaxon_queue::{BackgroundJob as _, Dedup, NewJob, Queue};
-use sqlx::AnyConnection;
 use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
 
 use super::{AlertError, partition};
 use crate::{escalation::Position, store::Store};

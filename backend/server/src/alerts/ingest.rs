@@ -9,7 +9,9 @@ use klaxon_db::Dialect;
 use klaxon_queue::Queue;
 use sqlx::Row;
 
-use super::{AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, grouping, log, partition};
+use super::{
+    AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, grouping, log, partition,
+};
 use crate::{
     escalation::{Policy, Position},
     event::{Event, EventKind, EventStatus},
@@ -158,7 +160,11 @@ pub(super) async fn ingest_in(
         .inserts
         .iter()
         .map(|a| (a.account_id.as_str(), a.id.as_str()))
-        .chain(plan.changes.iter().map(|c| (c.account_id.as_str(), c.id.as_str())));
+        .chain(
+            plan.changes
+                .iter()
+                .map(|c| (c.account_id.as_str(), c.id.as_str())),
+        );
     follow_up::sync_in(tx, store, queue, touched).await?;
     Ok(plan.results)
 }

@@ -110,7 +110,11 @@ pub(super) async fn append_in(
 }
 
 /// The lines of `alert_id` after line `after` (0: all), oldest first.
-pub async fn since(db: &klaxon_db::Database, alert_id: &str, after: i64) -> Result<Vec<LogEntry>, AlertError> {
+pub async fn since(
+    db: &klaxon_db::Database,
+    alert_id: &str,
+    after: i64,
+) -> Result<Vec<LogEntry>, AlertError> {
     let rows = sqlx::query(db::alert_sql!(db, "alert_log_since"))
         .bind(alert_id)
         .bind(after)

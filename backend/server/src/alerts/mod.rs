@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 
 pub use actions::{Acted, Action, act, digest_of, get, get_any, list, set_slack_delivery};
 pub use follow_up::{EscalateJob, SyncJob};
-pub use log::{LogEntry, LogLine};
 pub use ingest::{IngestAction, Ingested, ingest};
+pub use log::{LogEntry, LogLine};
 pub use view::{ActionInput, Alert, AlertQuery, CreateAlertInput, Escalation};
 
 use crate::{

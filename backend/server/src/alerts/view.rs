@@ -53,6 +53,10 @@ pub struct Alert {
     pub auto_closed: bool,
     /// Where its escalation stands (null for notifications).
     pub escalation: Option<Escalation>,
+    /// Where Slack shows it: `posted` (its own message), `digest` (in its channel's digest, during a storm) or
+    /// `delayed` (its message waits for the channel's pace or for Slack to answer); null when Slack is not
+    /// configured.
+    pub delivery: Option<String>,
 }
 
 /// Where an alert's escalation stands.
@@ -68,10 +72,27 @@ pub struct Escalation {
     pub next_at: Option<String>,
     /// Members DMed so far.
     pub notified: Vec<String>,
+    /// Why the latest step reached nobody (a deactivated user, a missing channel, an unusable workspace);
+    /// null once a step reaches someone.
+    pub problem: Option<String>,
 }
 
 impl StoredAlert {
-    /// The API view.
+    /// The API view, with `delivery` when Slack is on.
+    pub fn to_api_with(&self, slack_on: bool) -> Alert {
+        let mut a = self.to_api();
+        a.delivery = slack_on.then(|| {
+            match self.slack_delivery.as_deref() {
+                Some("posted") => "posted",
+                Some("digest") => "digest",
+                _ => "delayed",
+            }
+            .to_owned()
+        });
+        a
+    }
+
+    /// The API view (without `delivery`).
     pub fn to_api(&self) -> Alert {
         Alert {
             id: self.id.clone(),
@@ -101,7 +122,9 @@ impl StoredAlert {
                 ended: self.policy.step(self.position).is_none(),
                 next_at: self.next_escalation_at_ms.map(rfc3339),
                 notified: self.notified.clone(),
+                problem: self.problem.clone(),
             }),
+            delivery: None,
         }
     }
 }

@@ -92,7 +92,7 @@ pub(super) async fn create(
     };
     let now = state.queue.now_ms();
     let done = alerts::ingest(&state.store, &state.queue, &endpoint, &event, now).await?;
-    let alert = done.alert.to_api();
+    let alert = done.alert.to_api_with(state.slack.is_some());
     Ok(match done.action {
         IngestAction::Created => Created::at(format!("/v1/alerts/{}", alert.id), alert).into_response(),
         IngestAction::Grouped | IngestAction::Resolved => Json(alert).into_response(),
@@ -110,7 +110,11 @@ pub(super) async fn list(
     let limit = page_limit(q.limit, q.cursor.as_deref())?;
     let page = alerts::list(&state.store, &account, q.status, q.cursor.as_deref(), limit).await?;
     Ok(Json(Page {
-        items: page.items.iter().map(alerts::StoredAlert::to_api).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|a| a.to_api_with(state.slack.is_some()))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -123,7 +127,11 @@ pub(super) async fn read(
     Account(account): Account,
     AppPath(id): AppPath<String>,
 ) -> AppResult<Json<Alert>> {
-    Ok(Json(alerts::get(&state.store, &account, &id).await?.to_api()))
+    Ok(Json(
+        alerts::get(&state.store, &account, &id)
+            .await?
+            .to_api_with(state.slack.is_some()),
+    ))
 }
 
 /// Acknowledge an alert: escalation stops. Acknowledging twice is one acknowledgement; a notification
@@ -201,5 +209,5 @@ async fn apply(
     if done.changed {
         tracing::info!(alert = %id, action = action.as_str(), by = input.by.as_deref().unwrap_or("-"), "Alert action applied.");
     }
-    Ok(Json(done.alert.to_api()))
+    Ok(Json(done.alert.to_api_with(state.slack.is_some())))
 }

@@ -27,11 +27,11 @@ use klaxon_queue::Queue;
 
 use crate::{
     alerts::batch::{BatchSettings, Batcher},
-    jobs::enqueue::Enqueuer,
     ingest::{
         rate_limit::RateLimit,
         sns::{FetchError, Fetcher, HostPattern, SnsVerifier},
     },
+    jobs::enqueue::Enqueuer,
     store::Store,
 };
 

@@ -1,7 +1,8 @@
-//! `slack.digest`: keeps one channel's digest up to date during a storm. When a channel has more new alerts
-//! than it can show at its pace, the surplus goes into one message per channel and hour ("37 new alerts",
-//! the newest listed with an Acknowledge button, "+N more"), posted once and updated in place as alerts
-//! arrive and change. Those alerts keep escalating; every one stays in the API.
+//! `slack.digest`: keeps a digest up to date during a storm. When a channel has more new alerts than it can
+//! show at its pace, the surplus goes into one message per channel and hour ("37 new alerts", the newest
+//! listed with an Acknowledge button, "+N more"), posted once and updated in place as alerts arrive and
+//! change. Likewise a person paged faster than Slack shows direct messages gets one DM listing their alerts
+//! (posted by the notifier; kept up to date here). Those alerts keep escalating; every one stays in the API.
 
 use std::{
     hash::{Hash, Hasher},
@@ -29,35 +30,63 @@ const HOUR_MS: i64 = 3_600_000;
 /// Alerts a digest lists with their own line.
 const LISTED: u32 = 40;
 
-/// The digest of one channel and hour.
+/// The digest of one channel (or one person's DM channel) and hour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestJob {
     /// The account.
     pub account_id: String,
-    /// The channel.
+    /// The channel (a DM channel for a person's digest).
     pub channel: String,
-    /// The hour (Unix milliseconds of its start) of the alerts it lists.
+    /// The hour (Unix milliseconds of its start): of the alerts it lists for a channel, of its first post
+    /// for a person.
     pub hour_ms: i64,
+    /// A person's digest (the pages recorded at its message), not a channel's.
+    #[serde(default)]
+    pub dm: bool,
 }
 
 impl DigestJob {
     /// The refresh of the digest holding an alert first seen at `first_seen_ms` in `channel`.
     pub fn of(account_id: &str, channel: &str, first_seen_ms: i64) -> Result<NewJob, klaxon_queue::Error> {
-        let hour_ms = first_seen_ms - first_seen_ms.rem_euclid(HOUR_MS);
-        let job = Self {
+        Self {
             account_id: account_id.to_owned(),
             channel: channel.to_owned(),
-            hour_ms,
-        };
-        let id = format!("{account_id}/{channel}/{hour_ms}");
-        Ok(NewJob::new(&job)?
+            hour_ms: hour_of(first_seen_ms),
+            dm: false,
+        }
+        .job()
+    }
+
+    /// The refresh of a person's digest with `reference` (`D…@hour`, see [`reference`]).
+    pub fn of_person(account_id: &str, reference: &str) -> Option<Result<NewJob, klaxon_queue::Error>> {
+        let (channel, hour) = reference.rsplit_once('@')?;
+        Some(
+            Self {
+                account_id: account_id.to_owned(),
+                channel: channel.to_owned(),
+                hour_ms: hour.parse().ok()?,
+                dm: true,
+            }
+            .job(),
+        )
+    }
+
+    fn job(&self) -> Result<NewJob, klaxon_queue::Error> {
+        let id = format!("{}/{}/{}", self.account_id, self.channel, self.hour_ms);
+        Ok(NewJob::new(self)?
             .partition(format!("slack-digest:{id}"))
             .dedup_with(format!("{}:{id}", Self::KIND), Dedup::WhilePending))
     }
+}
 
-    fn reference(&self) -> String {
-        format!("{}@{}", self.channel, self.hour_ms)
-    }
+/// The start of the hour of `ms`.
+pub fn hour_of(ms: i64) -> i64 {
+    ms - ms.rem_euclid(HOUR_MS)
+}
+
+/// The reference of the digest of `channel` (a channel, or a person's DM channel) for the hour of `at_ms`.
+pub fn reference(channel: &str, at_ms: i64) -> String {
+    format!("{channel}@{}", hour_of(at_ms))
 }
 
 #[async_trait::async_trait]
@@ -73,27 +102,53 @@ impl BackgroundJob for DigestJob {
             return Ok(());
         };
         let db = ctx.store.database();
-        let (alerts, total) = alerts::digest_of(
-            &ctx.store,
-            &self.account_id,
-            &self.channel,
-            self.hour_ms,
-            self.hour_ms + HOUR_MS,
-            LISTED,
-        )
-        .await
-        .map_err(JobError::retryable)?;
-        if total == 0 {
-            return Ok(());
-        }
-        let message = render::digest(&alerts, usize::try_from(total).unwrap_or(usize::MAX));
+        let reference = format!("{}@{}", self.channel, self.hour_ms);
+        let existing = store::get(db, &self.account_id, Kind::Digest, &reference)
+            .await
+            .map_err(JobError::retryable)?;
+        let message = if self.dm {
+            let Some(digest) = &existing else {
+                return Ok(()); // posted by the notifier; nothing to refresh yet
+            };
+            let pages = store::at(db, &self.account_id, &digest.channel, &digest.ts)
+                .await
+                .map_err(JobError::retryable)?;
+            let mut ids: Vec<String> = pages
+                .into_iter()
+                .filter(|m| m.kind == Kind::Dm)
+                .filter_map(|m| m.alert_id)
+                .collect();
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.dedup();
+            let mut listed = Vec::new();
+            for id in ids.iter().take(LISTED as usize) {
+                if let Some(a) = alerts::get_any(&ctx.store, id)
+                    .await
+                    .map_err(JobError::retryable)?
+                {
+                    listed.push(a);
+                }
+            }
+            render::dm_digest(&listed, ids.len())
+        } else {
+            let (alerts, total) = alerts::digest_of(
+                &ctx.store,
+                &self.account_id,
+                &self.channel,
+                self.hour_ms,
+                self.hour_ms + HOUR_MS,
+                LISTED,
+            )
+            .await
+            .map_err(JobError::retryable)?;
+            if total == 0 {
+                return Ok(());
+            }
+            render::digest(&alerts, usize::try_from(total).unwrap_or(usize::MAX))
+        };
         let version = content_version(&message);
         let now = ctx.queue.now_ms();
-        let reference = self.reference();
-        match store::get(db, &self.account_id, Kind::Digest, &reference)
-            .await
-            .map_err(JobError::retryable)?
-        {
+        match existing {
             None => {
                 let key = slack.channel_key(&self.channel);
                 if let Err(wait) = slack.client.pacer().try_take(&key, CHANNEL_POSTS) {
@@ -127,8 +182,13 @@ impl BackgroundJob for DigestJob {
                         Duration::from_millis(u64::try_from(UPDATE_SPACING_MS - since).unwrap_or(0)),
                     ));
                 }
-                slack.update(&m.channel, &m.ts, &message).await.map_err(job_error)?;
-                store::rendered(db, m.id, version, now).await.map_err(JobError::retryable)
+                slack
+                    .update(&m.channel, &m.ts, &message)
+                    .await
+                    .map_err(job_error)?;
+                store::rendered(db, m.id, version, now)
+                    .await
+                    .map_err(JobError::retryable)
             }
             Some(_) => Ok(()),
         }
@@ -136,7 +196,7 @@ impl BackgroundJob for DigestJob {
 }
 
 /// A number that changes when the digest's content does (63 bits, so it fits the stored column).
-fn content_version(message: &crate::slack::blocks::Message) -> u64 {
+pub fn content_version(message: &crate::slack::blocks::Message) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(message).unwrap_or_default().hash(&mut h);
     h.finish() >> 1

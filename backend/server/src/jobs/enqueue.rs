@@ -34,7 +34,8 @@ impl Enqueuer {
             .send((job, done))
             .await
             .map_err(|_| EnqueueError("the writer has stopped".into()))?;
-        rx.await.map_err(|_| EnqueueError("the writer has stopped".into()))?
+        rx.await
+            .map_err(|_| EnqueueError("the writer has stopped".into()))?
     }
 }
 
@@ -54,7 +55,12 @@ async fn write(queue: Queue, mut rx: mpsc::Receiver<(NewJob, oneshot::Sender<Res
             Err(e) => tracing::error!(jobs = jobs.len(), error = %e, "Could not record jobs."),
         }
         for waiter in waiters {
-            let _ = waiter.send(result.as_ref().map(|_| ()).map_err(|e| EnqueueError(e.to_string())));
+            let _ = waiter.send(
+                result
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| EnqueueError(e.to_string())),
+            );
         }
     }
 }

@@ -41,9 +41,10 @@ impl BackgroundJob for EscalateJob {
     /// What fails here may pass (a Slack outage, a database hiccup; what cannot pass is handled in the step
     /// and moves the chain on): keep the alert scheduled with back-off up to five minutes for about a month
     /// rather than let its escalation die.
-    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT
-        .with_max_attempts(10_000)
-        .with_delays(std::time::Duration::from_secs(1), std::time::Duration::from_secs(300));
+    const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT.with_max_attempts(10_000).with_delays(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(300),
+    );
     /// A burst of new alerts starts as many steps at once: a batch costs a few statements, not a few per step.
     const BATCH: usize = 64;
     type Context = JobContext;

@@ -48,17 +48,35 @@ impl BackgroundJob for PressJob {
         let alert = alerts::get_any(&ctx.store, &p.alert_id)
             .await
             .map_err(JobError::retryable)?;
-        let foreign = match (&alert, ctx.slack.as_ref().and_then(|s| s.team_of(alert.as_ref().map_or("", |a| &a.account_id)))) {
+        let foreign = match (
+            &alert,
+            ctx.slack
+                .as_ref()
+                .and_then(|s| s.team_of(alert.as_ref().map_or("", |a| &a.account_id))),
+        ) {
             (Some(_), Some(team)) => team != p.team_id,
             _ => false,
         };
         let Some(alert) = alert.filter(|_| !foreign) else {
-            self.tell(ctx, "This alert is not known to Klaxon in this workspace; nothing was changed.")
-                .await;
+            self.tell(
+                ctx,
+                "This alert is not known to Klaxon in this workspace; nothing was changed.",
+            )
+            .await;
             return Ok(());
         };
         let now = ctx.queue.now_ms();
-        match alerts::act(&ctx.store, &ctx.queue, &alert.account_id, &alert.id, action, Some(&p.user_id), now).await {
+        match alerts::act(
+            &ctx.store,
+            &ctx.queue,
+            &alert.account_id,
+            &alert.id,
+            action,
+            Some(&p.user_id),
+            now,
+        )
+        .await
+        {
             Ok(acted) if acted.changed => {
                 tracing::info!(alert = %alert.id, action = action.as_str(), by = %p.user_id, "Button press applied.");
                 Ok(())
@@ -72,7 +90,8 @@ impl BackgroundJob for PressJob {
                 Ok(())
             }
             Err(AlertError::NotFound) => {
-                self.tell(ctx, "This alert no longer exists; nothing was changed.").await;
+                self.tell(ctx, "This alert no longer exists; nothing was changed.")
+                    .await;
                 Ok(())
             }
             Err(e) => Err(JobError::retryable(e)),
@@ -100,13 +119,21 @@ fn unchanged(alert: &StoredAlert, action: Action, presser: &str) -> String {
         None => String::new(),
     };
     match (alert.kind, alert.status, action) {
-        (AlertKind::Notification, ..) => "This is a notification: there is nothing to acknowledge, close or pass.".into(),
+        (AlertKind::Notification, ..) => {
+            "This is a notification: there is nothing to acknowledge, close or pass.".into()
+        }
         (_, AlertStatus::Closed, _) if alert.auto_closed => {
             "This alert was already closed automatically (a recovery arrived); nothing was changed.".into()
         }
-        (_, AlertStatus::Closed, _) => format!("This alert was already closed{}; nothing was changed.", who(&alert.closed_by)),
+        (_, AlertStatus::Closed, _) => format!(
+            "This alert was already closed{}; nothing was changed.",
+            who(&alert.closed_by)
+        ),
         (_, AlertStatus::Acknowledged, Action::Ack) => {
-            format!("This alert is already acknowledged{}.", who(&alert.acknowledged_by))
+            format!(
+                "This alert is already acknowledged{}.",
+                who(&alert.acknowledged_by)
+            )
         }
         (_, AlertStatus::Acknowledged, _) => format!(
             "This alert is acknowledged{}, so it is no longer escalating; nothing was passed.",

@@ -31,6 +31,8 @@ use crate::{
 pub const UPDATE_SPACING_MS: i64 = 3000;
 /// More alerts than this waiting for one channel's pace is a storm: later ones go to the digest.
 pub const DIGEST_AFTER: usize = 10;
+/// An alert that has waited this long for its channel's pace goes to the digest: it must be seen soon.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(10);
 /// How long an unhealthy workspace's work waits before it looks again.
 const UNHEALTHY_WAIT: Duration = Duration::from_secs(60);
 
@@ -56,7 +58,9 @@ impl BackgroundJob for SyncJob {
 /// retry, refusals are fatal.
 pub(super) fn job_error(e: SlackError) -> JobError {
     match e {
-        SlackError::Workspace { code } => JobError::defer(format!("Slack workspace unhealthy: {code}"), UNHEALTHY_WAIT),
+        SlackError::Workspace { code } => {
+            JobError::defer(format!("Slack workspace unhealthy: {code}"), UNHEALTHY_WAIT)
+        }
         SlackError::RateLimited { retry_after, .. } => JobError::defer("Slack rate limit", retry_after),
         SlackError::Transient { .. } => JobError::retryable(e),
         SlackError::Api { .. } => JobError::fatal(e),
@@ -98,7 +102,8 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
             let channel = team.slack_channel;
             let key = slack.channel_key(&channel);
             if let Err(wait) = slack.client.pacer().try_take(&key, CHANNEL_POSTS) {
-                if slack.wait_for_channel(&key, &alert.id) > DIGEST_AFTER {
+                let (waiting, waited) = slack.wait_for_channel(&key, &alert.id);
+                if waiting > DIGEST_AFTER || waited > LONGEST_WAIT {
                     slack.done_waiting(&key, &alert.id);
                     alerts::set_slack_delivery(&ctx.store, &alert.id, "digest")
                         .await
@@ -145,8 +150,26 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
         Some(_) => {}
     }
 
-    // 2. The escalation DMs show the alert as it is too.
-    for m in posted.iter().filter(|m| m.kind == Kind::Dm && m.rendered_version < alert.version) {
+    // 2. The escalation DMs show the alert as it is too (a page in a person's digest refreshes the digest).
+    for m in posted
+        .iter()
+        .filter(|m| m.kind == Kind::Dm && m.rendered_version < alert.version)
+    {
+        let at = store::at(db, &alert.account_id, &m.channel, &m.ts)
+            .await
+            .map_err(db_error)?;
+        if let Some(digest) = at.iter().find(|d| d.kind == Kind::Digest) {
+            if let Some(job) = DigestJob::of_person(&alert.account_id, &digest.reference) {
+                ctx.queue
+                    .enqueue(job.map_err(db_error)?)
+                    .await
+                    .map_err(db_error)?;
+            }
+            store::rendered(db, m.id, alert.version, now)
+                .await
+                .map_err(db_error)?;
+            continue;
+        }
         let step = m
             .reference
             .rsplit('/')
@@ -170,6 +193,13 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
                 continue;
             };
             let key = slack.channel_key(&parent.channel);
+            // New alerts waiting for their first post go first: being seen matters more than the history.
+            if slack.waiting_for_channel(&key) > 0 {
+                return Err(JobError::defer(
+                    "channel busy with new alerts",
+                    Duration::from_secs(2),
+                ));
+            }
             if let Err(wait) = slack.client.pacer().try_take(&key, CHANNEL_POSTS) {
                 return Err(JobError::defer("channel pace (thread)", wait));
             }
@@ -218,9 +248,16 @@ async fn update(
     match slack.update(&m.channel, &m.ts, message).await {
         Ok(()) => store::rendered(db, m.id, version, now).await.map_err(db_error),
         Err(SlackError::Api { code, .. })
-            if matches!(code.as_str(), "message_not_found" | "cant_update_message" | "edit_window_closed") =>
+            if matches!(
+                code.as_str(),
+                "message_not_found" | "cant_update_message" | "edit_window_closed"
+            ) =>
         {
-            tracing::warn!(message = m.id, code, "A Klaxon message is gone from Slack; posting it again.");
+            tracing::warn!(
+                message = m.id,
+                code,
+                "A Klaxon message is gone from Slack; posting it again."
+            );
             let (ts, channel) = slack
                 .post(&m.channel, message, None, false)
                 .await

@@ -353,7 +353,12 @@ mod tests {
     fn serialises_as_slack_expects() {
         let b = Block::actions(
             "klaxon",
-            vec![Element::button("Acknowledge", "klaxon.ack", "alert_1", Some(Style::Primary))],
+            vec![Element::button(
+                "Acknowledge",
+                "klaxon.ack",
+                "alert_1",
+                Some(Style::Primary),
+            )],
         );
         assert_eq!(
             serde_json::to_value(&b).unwrap_or_default(),
@@ -362,7 +367,9 @@ mod tests {
                 "action_id": "klaxon.ack", "value": "alert_1", "style": "primary"}]})
         );
         let f = Block::fields(&(0..12).map(|i| i.to_string()).collect::<Vec<_>>());
-        let Block::Section { fields, .. } = f else { panic!() };
+        let Block::Section { fields, .. } = f else {
+            panic!()
+        };
         assert_eq!(fields.len(), MAX_FIELDS);
     }
 }

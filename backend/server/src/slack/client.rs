@@ -156,7 +156,13 @@ impl SlackClient {
 
     /// Calls `method` for the workspace of `team` (the pacing key) with `token`; returns Slack's answer (with
     /// `ok: true`). See the module docs for the policy.
-    pub async fn call(&self, team: &str, token: &str, method: &'static str, args: Args) -> Result<Value, SlackError> {
+    pub async fn call(
+        &self,
+        team: &str,
+        token: &str,
+        method: &'static str,
+        args: Args,
+    ) -> Result<Value, SlackError> {
         let url = format!("{}/{method}", self.settings.base_url);
         self.pace(team, method).await?;
         let attempts = self.settings.max_attempts.max(1);
@@ -321,7 +327,10 @@ fn classify(
         return Err(SlackError::Workspace { code });
     }
     if TRANSIENT_ERRORS.contains(&code.as_str()) {
-        return Err(SlackError::Transient { method, message: code });
+        return Err(SlackError::Transient {
+            method,
+            message: code,
+        });
     }
     Err(SlackError::Api { method, code })
 }
@@ -350,7 +359,10 @@ mod tests {
             }
         );
         assert!(matches!(c(503, None, ""), Err(SlackError::Transient { .. })));
-        assert!(matches!(c(200, None, r#"{"ok":false,"error":"internal_error"}"#), Err(SlackError::Transient { .. })));
+        assert!(matches!(
+            c(200, None, r#"{"ok":false,"error":"internal_error"}"#),
+            Err(SlackError::Transient { .. })
+        ));
         assert_eq!(
             c(200, None, r#"{"ok":false,"error":"token_revoked"}"#).unwrap_err(),
             SlackError::Workspace {
@@ -358,9 +370,14 @@ mod tests {
             }
         );
         assert_eq!(
-            c(200, None, r#"{"ok":false,"error":"invalid_blocks"}"#).unwrap_err().code(),
+            c(200, None, r#"{"ok":false,"error":"invalid_blocks"}"#)
+                .unwrap_err()
+                .code(),
             Some("invalid_blocks")
         );
-        assert!(matches!(c(200, None, "<html>"), Err(SlackError::Transient { .. })));
+        assert!(matches!(
+            c(200, None, "<html>"),
+            Err(SlackError::Transient { .. })
+        ));
     }
 }

@@ -159,7 +159,11 @@ mod tests {
         let press = press.unwrap_or_else(|| panic!("not parsed"));
         assert_eq!(press.action(), Some(Action::Close));
         assert_eq!(
-            (press.team_id.as_str(), press.user_id.as_str(), press.alert_id.as_str()),
+            (
+                press.team_id.as_str(),
+                press.user_id.as_str(),
+                press.alert_id.as_str()
+            ),
             ("T111", "W111", "alert_123")
         );
         assert_eq!(press.channel_id.as_deref(), Some("C111"));

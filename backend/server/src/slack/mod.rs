@@ -50,6 +50,10 @@ pub struct SlackArgs {
     /// from Slack.
     #[arg(long, env = "KLAXON_SLACK_SIGNING_SECRET", hide_env_values = true)]
     pub slack_signing_secret: Option<String>,
+    /// Time allowed for one Slack call, answer included, in milliseconds (at most 3 s of it to connect).
+    /// A call that takes longer is retried like a 5xx.
+    #[arg(long, env = "KLAXON_SLACK_TIMEOUT_MS", default_value_t = 5000)]
+    pub slack_timeout_ms: u64,
 }
 
 impl std::fmt::Debug for SlackArgs {
@@ -57,7 +61,11 @@ impl std::fmt::Debug for SlackArgs {
         f.debug_struct("SlackArgs")
             .field("slack_api_url", &self.slack_api_url)
             .field("slack_bot_token", &self.slack_bot_token.as_ref().map(|_| "***"))
-            .field("slack_signing_secret", &self.slack_signing_secret.as_ref().map(|_| "***"))
+            .field(
+                "slack_signing_secret",
+                &self.slack_signing_secret.as_ref().map(|_| "***"),
+            )
+            .field("slack_timeout_ms", &self.slack_timeout_ms)
             .finish()
     }
 }
@@ -67,24 +75,44 @@ impl SlackArgs {
     /// API URL is not http(s).
     pub fn credentials(&self) -> Result<Option<(String, String)>, crate::config::ConfigError> {
         let url = url::Url::parse(&self.slack_api_url).ok();
-        if !url.as_ref().is_some_and(|u| matches!(u.scheme(), "http" | "https")) {
+        if !url
+            .as_ref()
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
             return Err(crate::config::ConfigError {
                 setting: "--slack-api-url / KLAXON_SLACK_API_URL",
                 message: format!("{:?} is not an http(s) URL", self.slack_api_url),
             });
         }
-        let token = self.slack_bot_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let secret = self.slack_signing_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        if !(100..=60_000).contains(&self.slack_timeout_ms) {
+            return Err(crate::config::ConfigError {
+                setting: "--slack-timeout-ms / KLAXON_SLACK_TIMEOUT_MS",
+                message: "must be 100 to 60000".into(),
+            });
+        }
+        let token = self
+            .slack_bot_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let secret = self
+            .slack_signing_secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         match (token, secret) {
             (Some(t), Some(s)) => Ok(Some((t.to_owned(), s.to_owned()))),
             (None, None) => Ok(None),
             (Some(_), None) => Err(crate::config::ConfigError {
                 setting: "--slack-signing-secret / KLAXON_SLACK_SIGNING_SECRET",
-                message: "is required with KLAXON_SLACK_BOT_TOKEN: without it button presses cannot be checked".into(),
+                message:
+                    "is required with KLAXON_SLACK_BOT_TOKEN: without it button presses cannot be checked"
+                        .into(),
             }),
             (None, Some(_)) => Err(crate::config::ConfigError {
                 setting: "--slack-bot-token / KLAXON_SLACK_BOT_TOKEN",
-                message: "is required with KLAXON_SLACK_SIGNING_SECRET: without it nothing can be posted".into(),
+                message: "is required with KLAXON_SLACK_SIGNING_SECRET: without it nothing can be posted"
+                    .into(),
             }),
         }
     }
@@ -122,16 +150,25 @@ pub struct Slack {
     pub signing: SigningSecret,
     workspace: Workspace,
     store: Store,
+    queue: klaxon_queue::Queue,
     members: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     active: Mutex<HashMap<String, (Instant, bool)>>,
     dm_channels: Mutex<HashMap<String, String>>,
     /// Alerts whose first post waits for its channel's pace, by channel: more than a few waiting is a storm.
     waiting: Mutex<HashMap<String, HashMap<String, Instant>>>,
+    /// One digest post per person at a time.
+    dm_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Slack {
     /// Slack with one workspace's bot `token` and the app's signing `secret`.
-    pub fn new(settings: ClientSettings, token: &str, secret: &str, store: Store) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        settings: ClientSettings,
+        token: &str,
+        secret: &str,
+        store: Store,
+        queue: klaxon_queue::Queue,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             client: SlackClient::new(settings)?,
             signing: SigningSecret::new(secret),
@@ -145,21 +182,30 @@ impl Slack {
                 }),
             },
             store,
+            queue,
             members: Mutex::default(),
             active: Mutex::default(),
             dm_channels: Mutex::default(),
             waiting: Mutex::default(),
+            dm_locks: Mutex::default(),
         })
     }
 
     /// Notes that `alert` waits for a post slot in the channel of `channel_key`; returns how many alerts
-    /// wait there (entries older than two minutes are forgotten: their jobs are gone or came back).
-    pub fn wait_for_channel(&self, channel_key: &str, alert: &str) -> usize {
+    /// wait there and how long this one has waited (entries older than two minutes are forgotten: their jobs
+    /// are gone or came back).
+    pub fn wait_for_channel(&self, channel_key: &str, alert: &str) -> (usize, Duration) {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         let set = waiting.entry(channel_key.to_owned()).or_default();
         set.retain(|_, at| at.elapsed() < Duration::from_secs(120));
-        set.entry(alert.to_owned()).or_insert_with(Instant::now);
-        set.len()
+        let since = *set.entry(alert.to_owned()).or_insert_with(Instant::now);
+        (set.len(), since.elapsed())
+    }
+
+    /// How many alerts wait for their first post in the channel of `channel_key`.
+    pub fn waiting_for_channel(&self, channel_key: &str) -> usize {
+        let waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.get(channel_key).map_or(0, HashMap::len)
     }
 
     /// `alert` no longer waits for the channel of `channel_key`.
@@ -177,7 +223,11 @@ impl Slack {
         match self.call("auth.test", Args::Form(Vec::new())).await {
             Ok(v) => {
                 if let Some(team) = v.get("team_id").and_then(Value::as_str) {
-                    *self.workspace.team_id.write().unwrap_or_else(PoisonError::into_inner) = Some(team.to_owned());
+                    *self
+                        .workspace
+                        .team_id
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(team.to_owned());
                 }
                 self.set_health(true, None);
                 Ok(())
@@ -188,23 +238,37 @@ impl Slack {
 
     /// The workspace's id, once known.
     pub fn team_id(&self) -> Option<String> {
-        self.workspace.team_id.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.workspace
+            .team_id
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Whether the workspace can be used.
     pub fn health(&self) -> Health {
-        self.workspace.health.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.workspace
+            .health
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn set_health(&self, ok: bool, reason: Option<String>) {
-        let mut h = self.workspace.health.write().unwrap_or_else(PoisonError::into_inner);
+        let mut h = self
+            .workspace
+            .health
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if h.ok != ok || h.reason != reason {
             if ok {
                 tracing::info!("The Slack workspace can be used again.");
             } else {
-                tracing::error!(reason = reason.as_deref().unwrap_or("-"),
+                tracing::error!(
+                    reason = reason.as_deref().unwrap_or("-"),
                     "The Slack workspace cannot be used: no more calls are made to it until a check succeeds. \
-                     Alerts are still stored and escalated.");
+                     Alerts are still stored and escalated."
+                );
             }
             *h = Health {
                 ok,
@@ -212,6 +276,14 @@ impl Slack {
                 since_ms: crate::store::now_ms(),
             };
         }
+    }
+
+    /// The client's settings for `args`.
+    pub fn settings(args: &SlackArgs) -> ClientSettings {
+        let mut settings = ClientSettings::new(&args.slack_api_url);
+        settings.timeout = Duration::from_millis(args.slack_timeout_ms);
+        settings.connect_timeout = settings.connect_timeout.min(settings.timeout);
+        settings
     }
 
     /// Checks an unhealthy workspace again every `every`, until `stop`.
@@ -238,7 +310,11 @@ impl Slack {
         {
             Ok(v) => {
                 if let Some(team) = v.get("team_id").and_then(Value::as_str) {
-                    *self.workspace.team_id.write().unwrap_or_else(PoisonError::into_inner) = Some(team.to_owned());
+                    *self
+                        .workspace
+                        .team_id
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(team.to_owned());
                 }
                 self.set_health(true, None);
                 Ok(())
@@ -276,7 +352,10 @@ impl Slack {
 
     /// The pace key of posts to `channel`.
     pub fn channel_key(&self, channel: &str) -> String {
-        format!("{}/post/{channel}", self.team_id().unwrap_or_else(|| "workspace".to_owned()))
+        format!(
+            "{}/post/{channel}",
+            self.team_id().unwrap_or_else(|| "workspace".to_owned())
+        )
     }
 
     /// Posts `message` to `channel` (in the thread of `thread_ts`, also shown in the channel with
@@ -310,7 +389,11 @@ impl Slack {
                 message: "the answer has no ts".into(),
             })?
             .to_owned();
-        let channel = v.get("channel").and_then(Value::as_str).unwrap_or(channel).to_owned();
+        let channel = v
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or(channel)
+            .to_owned();
         Ok((ts, channel))
     }
 
@@ -322,10 +405,17 @@ impl Slack {
 
     /// The DM channel with `user` (`conversations.open`, remembered).
     pub async fn dm_channel(&self, user: &str) -> Result<String, SlackError> {
-        if let Some(c) = self.dm_channels.lock().unwrap_or_else(PoisonError::into_inner).get(user) {
+        if let Some(c) = self
+            .dm_channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(user)
+        {
             return Ok(c.clone());
         }
-        let v = self.call("conversations.open", Args::Json(json!({"users": user}))).await?;
+        let v = self
+            .call("conversations.open", Args::Json(json!({"users": user})))
+            .await?;
         let channel = v
             .pointer("/channel/id")
             .and_then(Value::as_str)
@@ -343,9 +433,12 @@ impl Slack {
 
     /// Joins a public `channel` (`conversations.join`), so Klaxon can post where it was not invited.
     pub async fn join(&self, channel: &str) -> Result<(), SlackError> {
-        self.call("conversations.join", Args::Form(vec![("channel", channel.to_owned())]))
-            .await
-            .map(|_| ())
+        self.call(
+            "conversations.join",
+            Args::Form(vec![("channel", channel.to_owned())]),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Posts to a channel Klaxon may not have joined yet: on `not_in_channel` it joins (a public channel)
@@ -391,7 +484,9 @@ impl From<SlackError> for NotifyError {
             SlackError::Workspace { code } => Self::Workspace(code.clone()),
             SlackError::RateLimited { retry_after, .. } => Self::RetryAfter(e.to_string(), *retry_after),
             SlackError::Transient { .. } => Self::Transient(e.to_string()),
-            SlackError::Api { code, .. } if RECIPIENT_ERRORS.contains(&code.as_str()) => Self::Permanent(code.clone()),
+            SlackError::Api { code, .. } if RECIPIENT_ERRORS.contains(&code.as_str()) => {
+                Self::Permanent(code.clone())
+            }
             // Anything else Slack refuses (a bad payload, a missing scope) will be refused again: the step
             // moves on and says why, rather than retrying for a month.
             SlackError::Api { code, .. } => Self::Permanent(code.clone()),
@@ -411,7 +506,11 @@ pub fn is_user_id(s: &str) -> bool {
 #[async_trait::async_trait]
 impl Directory for Slack {
     async fn channel_members(&self, _account_id: &str, channel: &str) -> Result<Vec<String>, NotifyError> {
-        if let Some((at, members)) = self.members.lock().unwrap_or_else(PoisonError::into_inner).get(channel)
+        if let Some((at, members)) = self
+            .members
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(channel)
             && at.elapsed() < DIRECTORY_TTL
         {
             return Ok(members.clone());
@@ -451,7 +550,11 @@ impl Directory for Slack {
     }
 
     async fn is_active(&self, _account_id: &str, user: &str) -> Result<bool, NotifyError> {
-        if let Some((at, active)) = self.active.lock().unwrap_or_else(PoisonError::into_inner).get(user)
+        if let Some((at, active)) = self
+            .active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(user)
             && at.elapsed() < DIRECTORY_TTL
         {
             return Ok(*active);
@@ -470,7 +573,10 @@ impl Directory for Slack {
         let in_dnd = if away {
             false
         } else {
-            match self.call("dnd.info", Args::Query(vec![("user", user.to_owned())])).await {
+            match self
+                .call("dnd.info", Args::Query(vec![("user", user.to_owned())]))
+                .await
+            {
                 Ok(v) => in_dnd_now(&v, crate::store::now_ms() / 1000),
                 Err(SlackError::Workspace { code }) => return Err(NotifyError::Workspace(code)),
                 Err(e) => {
@@ -492,13 +598,19 @@ impl Directory for Slack {
 /// scheduled DND window.
 fn in_dnd_now(v: &Value, now_secs: i64) -> bool {
     if v.get("snooze_enabled").and_then(Value::as_bool) == Some(true) {
-        let until = v.get("snooze_endtime").and_then(Value::as_i64).unwrap_or(i64::MAX);
+        let until = v
+            .get("snooze_endtime")
+            .and_then(Value::as_i64)
+            .unwrap_or(i64::MAX);
         if now_secs < until {
             return true;
         }
     }
     let enabled = v.get("dnd_enabled").and_then(Value::as_bool) == Some(true);
-    let start = v.get("next_dnd_start_ts").and_then(Value::as_i64).unwrap_or(i64::MAX);
+    let start = v
+        .get("next_dnd_start_ts")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX);
     let end = v.get("next_dnd_end_ts").and_then(Value::as_i64).unwrap_or(0);
     enabled && start <= now_secs && now_secs < end
 }
@@ -523,9 +635,14 @@ impl Notifier for Slack {
                     .await
                     .map_err(|e| NotifyError::Transient(e.to_string()))?;
                 let recent = render::Recent::of(history.iter().map(|e| &e.line));
-                let message = render::dm_message(&alert, &recent, n.step);
-                let (ts, channel) = self.post(&channel, &message, None, false).await?;
-                record(db, &alert, store::Kind::Dm, &n.key, &channel, &ts, now).await
+                let key = self.channel_key(&channel);
+                if self.client.pacer().try_take(&key, pace::CHANNEL_POSTS).is_ok() {
+                    let message = render::dm_message(&alert, &recent, n.step);
+                    let (ts, channel) = self.post(&channel, &message, None, false).await?;
+                    return record(db, &alert, store::Kind::Dm, &n.key, &channel, &ts, now).await;
+                }
+                // Paged faster than Slack shows direct messages: one DM lists this person's alerts.
+                self.page_into_digest(&alert, n, &channel, now).await
             }
             Target::Channel { channel, mention } => {
                 let Some(channel) = channel else {
@@ -556,6 +673,74 @@ impl Notifier for Slack {
             .await
             .map_err(|e| NotifyError::Transient(e.to_string()))?
             .is_some())
+    }
+}
+
+impl Slack {
+    /// Adds a page to its person's digest DM of this hour, posting the digest first when there is none yet
+    /// (one post per person at a time: two pages of one person do not post two digests).
+    async fn page_into_digest(
+        &self,
+        alert: &StoredAlert,
+        n: &Notification,
+        channel: &str,
+        now: i64,
+    ) -> Result<(), NotifyError> {
+        let db = self.store.database();
+        let lock = {
+            let mut locks = self.dm_locks.lock().unwrap_or_else(PoisonError::into_inner);
+            locks.entry(channel.to_owned()).or_default().clone()
+        };
+        let _guard = lock.lock().await;
+        let reference = crate::jobs::digest::reference(channel, now);
+        let transient = |e: sqlx::Error| NotifyError::Transient(e.to_string());
+        if let Some(digest) = store::get(db, &alert.account_id, store::Kind::Digest, &reference)
+            .await
+            .map_err(transient)?
+        {
+            record(
+                db,
+                alert,
+                store::Kind::Dm,
+                &n.key,
+                &digest.channel,
+                &digest.ts,
+                now,
+            )
+            .await?;
+            if let Some(job) = crate::jobs::DigestJob::of_person(&alert.account_id, &reference) {
+                let job = job.map_err(|e| NotifyError::Transient(e.to_string()))?;
+                self.store_queue_enqueue(job).await?;
+            }
+            return Ok(());
+        }
+        pace_channel(self, channel).await?;
+        let message = render::dm_digest(std::slice::from_ref(alert), 1);
+        let (ts, channel) = self.post(channel, &message, None, false).await?;
+        store::record(
+            db,
+            store::NewPosted {
+                account_id: &alert.account_id,
+                alert_id: None,
+                kind: store::Kind::Digest,
+                reference: &reference,
+                channel: &channel,
+                ts: &ts,
+                version: crate::jobs::digest::content_version(&message),
+            },
+            now,
+        )
+        .await
+        .map_err(transient)?;
+        record(db, alert, store::Kind::Dm, &n.key, &channel, &ts, now).await
+    }
+
+    async fn store_queue_enqueue(&self, job: klaxon_queue::NewJob) -> Result<(), NotifyError> {
+        self.queue
+            .enqueue(job)
+            .await
+            .map(|_| ())
+            .map_err(|e| NotifyError::Transient(e.to_string()))
     }
 }
 
@@ -618,11 +803,26 @@ mod tests {
     #[test]
     fn do_not_disturb_windows_and_snoozes() {
         let now = 1_000;
-        assert!(!in_dnd_now(&json!({"dnd_enabled": false, "next_dnd_start_ts": 1, "next_dnd_end_ts": 1}), now));
-        assert!(in_dnd_now(&json!({"dnd_enabled": true, "next_dnd_start_ts": 900, "next_dnd_end_ts": 1100}), now));
-        assert!(!in_dnd_now(&json!({"dnd_enabled": true, "next_dnd_start_ts": 1100, "next_dnd_end_ts": 1200}), now));
-        assert!(in_dnd_now(&json!({"snooze_enabled": true, "snooze_endtime": 2000}), now));
-        assert!(!in_dnd_now(&json!({"snooze_enabled": true, "snooze_endtime": 500}), now));
+        assert!(!in_dnd_now(
+            &json!({"dnd_enabled": false, "next_dnd_start_ts": 1, "next_dnd_end_ts": 1}),
+            now
+        ));
+        assert!(in_dnd_now(
+            &json!({"dnd_enabled": true, "next_dnd_start_ts": 900, "next_dnd_end_ts": 1100}),
+            now
+        ));
+        assert!(!in_dnd_now(
+            &json!({"dnd_enabled": true, "next_dnd_start_ts": 1100, "next_dnd_end_ts": 1200}),
+            now
+        ));
+        assert!(in_dnd_now(
+            &json!({"snooze_enabled": true, "snooze_endtime": 2000}),
+            now
+        ));
+        assert!(!in_dnd_now(
+            &json!({"snooze_enabled": true, "snooze_endtime": 500}),
+            now
+        ));
     }
 
     #[test]
@@ -631,14 +831,22 @@ mod tests {
             slack_api_url: "https://slack.com/api".into(),
             slack_bot_token: t.map(str::to_owned),
             slack_signing_secret: s.map(str::to_owned),
+            slack_timeout_ms: 5000,
         };
         assert!(args(None, None).credentials().is_ok_and(|c| c.is_none()));
-        assert!(args(Some("xoxb-1"), Some("s")).credentials().is_ok_and(|c| c.is_some()));
+        assert!(
+            args(Some("xoxb-1"), Some("s"))
+                .credentials()
+                .is_ok_and(|c| c.is_some())
+        );
         let e = args(Some("xoxb-1"), None).credentials().unwrap_err();
         assert!(e.setting.contains("KLAXON_SLACK_SIGNING_SECRET"));
         let e = args(None, Some("s")).credentials().unwrap_err();
         assert!(e.setting.contains("KLAXON_SLACK_BOT_TOKEN"));
         let dbg = format!("{:?}", args(Some("xoxb-secret-token"), Some("sign-secret")));
-        assert!(!dbg.contains("xoxb-secret-token") && !dbg.contains("sign-secret"), "{dbg}");
+        assert!(
+            !dbg.contains("xoxb-secret-token") && !dbg.contains("sign-secret"),
+            "{dbg}"
+        );
     }
 }

@@ -85,10 +85,15 @@ pub fn thread_line(alert: &StoredAlert, line: &LogLine) -> Option<Message> {
             by_whom(by.as_deref())
         ),
         LogLine::Paged { step, user, .. } => {
-            format!(":bell: Paged <@{user}> by direct message (escalation step {}).", step + 1)
+            format!(
+                ":bell: Paged <@{user}> by direct message (escalation step {}).",
+                step + 1
+            )
         }
         LogLine::Mentioned { .. } => return None,
-        LogLine::NotReached { step, who, reason, .. } => format!(
+        LogLine::NotReached {
+            step, who, reason, ..
+        } => format!(
             ":warning: Escalation step {} could not reach {} ({}); the next step runs now.",
             step + 1,
             person(who),
@@ -146,6 +151,24 @@ pub fn digest(alerts: &[StoredAlert], total: usize) -> Message {
     Message::new(&format!("{total} new alerts ({open} open)"), blocks)
 }
 
+/// A person's digest: the alerts they were paged for faster than Slack shows direct messages, newest first,
+/// `total` in all.
+pub fn dm_digest(alerts: &[StoredAlert], total: usize) -> Message {
+    let mut m = digest(alerts, total);
+    let open = alerts.iter().filter(|a| a.status == AlertStatus::Open).count();
+    if let Some(first) = m.blocks.first_mut() {
+        *first = Block::header(&format!(":bell: You are paged for {total} alerts"));
+    }
+    if let Some(second) = m.blocks.get_mut(1) {
+        *second = Block::context(vec![Text::mrkdwn(&format!(
+            "They came faster than Slack shows direct messages, so this one message lists them, newest first, \
+             and is kept up to date. Acknowledge each one here or on its message. {open} open."
+        ))]);
+    }
+    m.text = format!("You are paged for {total} alerts ({open} open)");
+    m
+}
+
 /// A private answer to a press that changed nothing.
 pub fn ephemeral(text: &str) -> serde_json::Value {
     serde_json::json!({
@@ -182,7 +205,12 @@ fn alert_blocks(alert: &StoredAlert, recent: &Recent) -> Vec<Block> {
     if alert.kind == AlertKind::Alert {
         match alert.status {
             AlertStatus::Open => {
-                buttons.push(Element::button("Acknowledge", "klaxon.ack", &alert.id, Some(Style::Primary)));
+                buttons.push(Element::button(
+                    "Acknowledge",
+                    "klaxon.ack",
+                    &alert.id,
+                    Some(Style::Primary),
+                ));
                 buttons.push(Element::button("Close", "klaxon.close", &alert.id, None));
                 buttons.push(Element::button("Pass", "klaxon.pass", &alert.id, None));
             }
@@ -192,7 +220,12 @@ fn alert_blocks(alert: &StoredAlert, recent: &Recent) -> Vec<Block> {
             AlertStatus::Closed => {}
         }
     }
-    if let Some(link) = alert.details.link.as_deref().and_then(|l| Element::link(link_label(alert), "klaxon.link", l)) {
+    if let Some(link) = alert
+        .details
+        .link
+        .as_deref()
+        .and_then(|l| Element::link(link_label(alert), "klaxon.link", l))
+    {
         buttons.push(link);
     }
     if !buttons.is_empty() {
@@ -258,7 +291,10 @@ fn status_line(alert: &StoredAlert, recent: &Recent) -> String {
         AlertStatus::Acknowledged => format!(
             ":eyes: *Acknowledged*{}{}",
             by_whom(alert.acknowledged_by.as_deref()),
-            alert.acknowledged_at_ms.map(|t| format!(" {}", date(t))).unwrap_or_default()
+            alert
+                .acknowledged_at_ms
+                .map(|t| format!(" {}", date(t)))
+                .unwrap_or_default()
         ),
         AlertStatus::Closed if alert.auto_closed => format!(
             ":white_check_mark: *Closed automatically* {}: {}.",
@@ -268,7 +304,10 @@ fn status_line(alert: &StoredAlert, recent: &Recent) -> String {
         AlertStatus::Closed => format!(
             ":white_check_mark: *Closed*{}{}",
             by_whom(alert.closed_by.as_deref()),
-            alert.closed_at_ms.map(|t| format!(" {}", date(t))).unwrap_or_default()
+            alert
+                .closed_at_ms
+                .map(|t| format!(" {}", date(t)))
+                .unwrap_or_default()
         ),
     }
 }
@@ -413,7 +452,16 @@ fn fields(alert: &StoredAlert) -> Vec<String> {
 /// A webhook's own fields worth showing: not the ones Klaxon already reads (title, text, key, status,
 /// severity), short values first in key order, at most six.
 fn webhook_fields(fields: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    const READ: &[&str] = &["title", "text", "message", "key", "status", "severity", "summary", "description"];
+    const READ: &[&str] = &[
+        "title",
+        "text",
+        "message",
+        "key",
+        "status",
+        "severity",
+        "summary",
+        "description",
+    ];
     fields
         .iter()
         .filter(|(k, v)| !READ.contains(&k.to_ascii_lowercase().as_str()) && !v.is_empty())
@@ -476,7 +524,10 @@ mod tests {
             ("AlarmName", "api-5xx"),
             ("OldStateValue", "OK"),
             ("NewStateValue", "ALARM"),
-            ("NewStateReason", "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0)."),
+            (
+                "NewStateReason",
+                "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).",
+            ),
             ("Trigger.Namespace", "AWS/ApplicationELB"),
             ("Trigger.MetricName", "HTTPCode_Target_5XX_Count"),
             ("Trigger.ComparisonOperator", "GreaterThanThreshold"),
@@ -513,18 +564,32 @@ mod tests {
         a.status = AlertStatus::Acknowledged;
         a.acknowledged_by = Some("U0AAAAAAA".into());
         let m = json(&channel_message(&a, &Recent::default()));
-        assert!(m.contains("Acknowledged* by <@U0AAAAAAA>") && m.contains("klaxon.close") && !m.contains("klaxon.ack"), "{m}");
+        assert!(
+            m.contains("Acknowledged* by <@U0AAAAAAA>")
+                && m.contains("klaxon.close")
+                && !m.contains("klaxon.ack"),
+            "{m}"
+        );
         a.status = AlertStatus::Closed;
         a.auto_closed = true;
         let m = json(&channel_message(&a, &Recent::default()));
-        assert!(m.contains("Closed automatically") && !m.contains("klaxon.close"), "{m}");
+        assert!(
+            m.contains("Closed automatically") && !m.contains("klaxon.close"),
+            "{m}"
+        );
         let mut a = alert("aws.cloudwatch");
         a.status = AlertStatus::Closed;
         a.auto_closed = true;
         assert!(json(&channel_message(&a, &Recent::default())).contains("the alarm returned to OK"));
         let recent = Recent::of(&[
-            LogLine::Passed { by: Some("U0AAAAAAA".into()) },
-            LogLine::Paged { round: 0, step: 1, user: "U0BBBBBBB".into() },
+            LogLine::Passed {
+                by: Some("U0AAAAAAA".into()),
+            },
+            LogLine::Paged {
+                round: 0,
+                step: 1,
+                user: "U0BBBBBBB".into(),
+            },
         ]);
         let m = json(&channel_message(&alert("webhook"), &recent));
         assert!(m.contains("passed by <@U0AAAAAAA> to <@U0BBBBBBB>"), "{m}");
@@ -545,7 +610,10 @@ mod tests {
             match b {
                 Block::Header { text } => assert!(text.as_str().chars().count() <= MAX_HEADER),
                 Block::Section { text, fields, .. } => {
-                    assert!(text.as_ref().is_none_or(|t| t.as_str().chars().count() <= MAX_SECTION));
+                    assert!(
+                        text.as_ref()
+                            .is_none_or(|t| t.as_str().chars().count() <= MAX_SECTION)
+                    );
                     assert!(fields.iter().all(|f| f.as_str().chars().count() <= MAX_FIELD));
                 }
                 _ => {}
@@ -559,9 +627,28 @@ mod tests {
     fn thread_lines() {
         let a = alert("webhook");
         let t = |l: LogLine| thread_line(&a, &l).map(|m| m.text);
-        assert_eq!(t(LogLine::Acknowledged { by: Some("U0AAAAAAA".into()) }).as_deref(), Some(":eyes: Acknowledged by <@U0AAAAAAA>."));
-        assert_eq!(t(LogLine::Mentioned { round: 0, step: 2, mention: Mention::Here, fallback: None }), None);
-        let nr = t(LogLine::NotReached { round: 0, step: 0, who: "U0AAAAAAA".into(), reason: "user_disabled".into() });
+        assert_eq!(
+            t(LogLine::Acknowledged {
+                by: Some("U0AAAAAAA".into())
+            })
+            .as_deref(),
+            Some(":eyes: Acknowledged by <@U0AAAAAAA>.")
+        );
+        assert_eq!(
+            t(LogLine::Mentioned {
+                round: 0,
+                step: 2,
+                mention: Mention::Here,
+                fallback: None
+            }),
+            None
+        );
+        let nr = t(LogLine::NotReached {
+            round: 0,
+            step: 0,
+            who: "U0AAAAAAA".into(),
+            reason: "user_disabled".into(),
+        });
         assert!(nr.is_some_and(|s| s.contains("could not reach <@U0AAAAAAA> (user_disabled)")));
     }
 }

@@ -101,7 +101,12 @@ mod tests {
         let now: i64 = ts.parse().unwrap_or_default();
         assert_eq!(secret.sign(&ts, s("body").as_bytes()), s("expected_signature"));
         assert_eq!(
-            secret.verify(Some(&ts), Some(&s("expected_signature")), s("body").as_bytes(), now + 10),
+            secret.verify(
+                Some(&ts),
+                Some(&s("expected_signature")),
+                s("body").as_bytes(),
+                now + 10
+            ),
             Ok(())
         );
     }
@@ -112,10 +117,22 @@ mod tests {
         let body = b"payload=%7B%7D";
         let sig = secret.sign("1000", body);
         assert_eq!(secret.verify(Some("1000"), Some(&sig), body, 1000), Ok(()));
-        assert_eq!(secret.verify(None, Some(&sig), body, 1000), Err(SignatureError::Missing));
-        assert_eq!(secret.verify(Some("1000"), None, body, 1000), Err(SignatureError::Missing));
-        assert_eq!(secret.verify(Some("1000"), Some(&sig), body, 1301), Err(SignatureError::Stale));
-        assert_eq!(secret.verify(Some("x"), Some(&sig), body, 1000), Err(SignatureError::Stale));
+        assert_eq!(
+            secret.verify(None, Some(&sig), body, 1000),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            secret.verify(Some("1000"), None, body, 1000),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            secret.verify(Some("1000"), Some(&sig), body, 1301),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            secret.verify(Some("x"), Some(&sig), body, 1000),
+            Err(SignatureError::Stale)
+        );
         assert_eq!(
             secret.verify(Some("1000"), Some(&sig), b"payload=%7B%7D ", 1000),
             Err(SignatureError::Mismatch)
@@ -124,7 +141,10 @@ mod tests {
             SigningSecret::new("other").verify(Some("1000"), Some(&sig), body, 1000),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(secret.verify(Some("1000"), Some("v1=00"), body, 1000), Err(SignatureError::Mismatch));
+        assert_eq!(
+            secret.verify(Some("1000"), Some("v1=00"), body, 1000),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(format!("{secret:?}"), "SigningSecret(***)");
     }
 }

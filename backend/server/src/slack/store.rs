@@ -73,7 +73,8 @@ fn posted(row: &AnyRow) -> Result<Posted, sqlx::Error> {
         id: row.try_get(0)?,
         account_id: row.try_get(1)?,
         alert_id: row.try_get(2)?,
-        kind: Kind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("unknown message kind {kind:?}").into()))?,
+        kind: Kind::parse(&kind)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown message kind {kind:?}").into()))?,
         reference: row.try_get(4)?,
         channel: row.try_get(5)?,
         ts: row.try_get(6)?,
@@ -127,7 +128,12 @@ pub async fn of_alert(db: &Database, alert_id: &str) -> Result<Vec<Posted>, sqlx
 }
 
 /// The message of an account with this kind and ref.
-pub async fn get(db: &Database, account_id: &str, kind: Kind, reference: &str) -> Result<Option<Posted>, sqlx::Error> {
+pub async fn get(
+    db: &Database,
+    account_id: &str,
+    kind: Kind,
+    reference: &str,
+) -> Result<Option<Posted>, sqlx::Error> {
     let row = sqlx::query(sql!(db, "slack_message_get"))
         .bind(account_id)
         .bind(kind.as_str())
@@ -166,4 +172,20 @@ pub async fn replaced(
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+/// The messages of an account recorded at `channel` and `ts`: a digest and the pages it holds.
+pub async fn at(
+    db: &Database,
+    account_id: &str,
+    channel: &str,
+    ts: &str,
+) -> Result<Vec<Posted>, sqlx::Error> {
+    let rows = sqlx::query(sql!(db, "slack_messages_at"))
+        .bind(account_id)
+        .bind(channel)
+        .bind(ts)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(posted).collect()
 }

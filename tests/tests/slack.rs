@@ -1,0 +1,663 @@
+//! Slack end to end: a real `klaxon serve` (on SQLite and on PostgreSQL) against the fake Slack of the tests'
+//! support code, driven as people drive it: alerts arrive by webhook, buttons are pressed with requests signed
+//! exactly as Slack signs them, and what the channel shows is read back from the fake.
+
+#![allow(clippy::unwrap_used, clippy::needless_pass_by_value)] // Test code: a failed unwrap is a failed test.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use klaxon_tests::{
+    Server, TempDir, postgres_database,
+    slack::{FakeSlack, Faults, dm_channel, now_secs, press_body, sign},
+};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "xoxb-test-bot-token";
+const SECRET: &str = "test-signing-secret";
+const CHANNEL: &str = "C0SRE00001";
+const ALICE: &str = "U0ALICE001";
+const BOB: &str = "U0BOB0001";
+const CAROL: &str = "U0CAROL01";
+/// Long enough for a loaded CI machine; the waits end as soon as their condition holds.
+const WAIT: Duration = Duration::from_secs(45);
+
+#[derive(Debug, Clone, Copy)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+struct Rig {
+    slack: FakeSlack,
+    server: Server,
+    token: String,
+    http: reqwest::blocking::Client,
+}
+
+/// The fake Slack and a `klaxon serve` using it; `None` when PostgreSQL is asked for and not available.
+fn rig(db: Db, env: &[(&str, &str)]) -> Option<Rig> {
+    let slack = FakeSlack::start(TOKEN);
+    let mut all = vec![
+        ("KLAXON_SLACK_API_URL", slack.api_url.as_str()),
+        ("KLAXON_SLACK_BOT_TOKEN", TOKEN),
+        ("KLAXON_SLACK_SIGNING_SECRET", SECRET),
+        ("KLAXON_SLACK_TIMEOUT_MS", "1000"),
+        ("KLAXON_LOG", "klaxon=debug,info"),
+    ];
+    all.extend_from_slice(env);
+    let server = match db {
+        Db::Sqlite => Server::start_sqlite_with(&all),
+        Db::Postgres => Server::start(&postgres_database()?, TempDir::new("slack-pg"), &all),
+    };
+    let token = server.create_account("acme");
+    Some(Rig {
+        slack,
+        server,
+        token,
+        http: reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    })
+}
+
+impl Rig {
+    fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.server.url))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().unwrap_or(Value::Null);
+        assert!(status.is_success(), "{method} {path}: {status} {v}");
+        v
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        self.api(reqwest::Method::POST, path, Some(body))
+    }
+
+    /// A team of `members` in the test channel, an endpoint of it with `steps`; returns the ingest URL.
+    fn setup(&self, members: &[&str], steps: Value) -> String {
+        let team = self.post(
+            "/v1/teams",
+            json!({"name": "sre", "slack_channel": CHANNEL, "members": members}),
+        );
+        let policy = self.post(
+            "/v1/escalation-policies",
+            json!({"team_id": team["id"], "name": "p", "steps": steps}),
+        );
+        let endpoint = self.post(
+            "/v1/endpoints",
+            json!({"team_id": team["id"], "name": "e", "escalation_policy_id": policy["id"]}),
+        );
+        endpoint["url"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a webhook event; returns the alert's id.
+    fn raise(&self, url: &str, title: &str) -> String {
+        let resp = self
+            .http
+            .post(url)
+            .json(&json!({"title": title, "key": title}))
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success(), "ingest: {}", resp.status());
+        let v: Value = resp.json().unwrap();
+        v["alerts"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    fn alert(&self, id: &str) -> Value {
+        self.api(reqwest::Method::GET, &format!("/v1/alerts/{id}"), None)
+    }
+
+    /// Presses a button as Slack would post it: signed with the app's secret, now.
+    fn press(&self, action: &str, alert: &str, user: &str) -> (reqwest::StatusCode, Duration) {
+        let body = press_body(action, alert, user, &self.slack.response_url(alert));
+        let (ts, sig) = sign(SECRET, &body, now_secs());
+        self.press_raw(&body, Some(&ts), Some(&sig))
+    }
+
+    fn press_raw(&self, body: &str, ts: Option<&str>, sig: Option<&str>) -> (reqwest::StatusCode, Duration) {
+        let mut req = self
+            .http
+            .post(format!("{}/slack/interactions", self.server.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some(ts) = ts {
+            req = req.header("x-slack-request-timestamp", ts);
+        }
+        if let Some(sig) = sig {
+            req = req.header("x-slack-signature", sig);
+        }
+        let started = Instant::now();
+        let resp = req.send().unwrap();
+        (resp.status(), started.elapsed())
+    }
+
+    /// The alert's message in the test channel (waits for it).
+    fn message(&self, title: &str) -> klaxon_tests::slack::Msg {
+        self.slack.wait(&format!("the message of {title}"), WAIT, |s| {
+            !s.find(CHANNEL, title).is_empty()
+        });
+        self.slack.find(CHANNEL, title).remove(0)
+    }
+
+    fn thread_text(&self, title: &str) -> String {
+        let m = self.message(title);
+        self.slack
+            .thread(CHANNEL, &m.ts)
+            .iter()
+            .map(|r| r.text.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn wait_thread(&self, title: &str, needle: &str) {
+        self.slack
+            .wait(&format!("{needle:?} in the thread of {title}"), WAIT, |_| {
+                self.thread_text(title).contains(needle)
+            });
+    }
+
+    fn wait_message(&self, title: &str, needle: &str) {
+        self.slack
+            .wait(&format!("{needle:?} in the message of {title}"), WAIT, |s| {
+                s.find(CHANNEL, title)
+                    .first()
+                    .is_some_and(|m| m.content().contains(needle))
+            });
+    }
+
+    fn log(&self) -> String {
+        self.server.log()
+    }
+}
+
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Db::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name(super::Db::Postgres) } )*
+        }
+    };
+}
+
+on_both_stores!(
+    alert_message_ack_thread_and_close,
+    pass_pages_the_next_step,
+    dm_here_and_channel_steps_with_a_fast_clock,
+    skip_inactive_asks_presence_and_dnd_of_candidates_only,
+    a_double_press_and_bad_signatures_change_nothing_twice,
+    a_flaky_slack_gets_every_message_in_the_end,
+    a_poison_message_is_dead_lettered_while_others_flow,
+    a_kill_between_post_and_record_duplicates_at_most_once,
+    a_person_who_cannot_be_reached_is_skipped_and_said_so,
+    storms_keep_slacks_pace_and_lose_nothing,
+);
+
+/// The whole flow: an alert posts one message with the buttons, the first step DMs its person (logged in
+/// the thread), Acknowledge updates the message in place and adds a thread line, Close does the same.
+fn alert_message_ack_thread_and_close(db: Db) {
+    let Some(r) = rig(db, &[]) else { return };
+    let url = r.setup(
+        &[ALICE, BOB],
+        json!([{"notify": "user", "user": ALICE, "escalate_after_minutes": 30}, {"notify": "here"}]),
+    );
+    let id = r.raise(&url, "disk full on db1");
+    let m = r.message("disk full on db1");
+    assert_eq!(
+        m.buttons(),
+        ["klaxon.ack", "klaxon.close", "klaxon.pass"],
+        "{}",
+        m.content()
+    );
+    r.slack.wait("the DM to Alice", WAIT, |s| {
+        s.dms(ALICE)
+            .iter()
+            .any(|d| d.content().contains("disk full on db1"))
+    });
+    r.wait_thread("disk full on db1", &format!("Paged <@{ALICE}>"));
+
+    let (status, took) = r.press("klaxon.ack", &id, BOB);
+    assert_eq!(status, 200);
+    eprintln!("button answered in {took:?}");
+    r.wait_message("disk full on db1", &format!("Acknowledged* by <@{BOB}>"));
+    r.wait_thread("disk full on db1", &format!(":eyes: Acknowledged by <@{BOB}>."));
+    assert_eq!(r.message("disk full on db1").buttons(), ["klaxon.close"]);
+    r.slack.wait("the DM updated too", WAIT, |s| {
+        s.dms(ALICE).iter().any(|d| d.content().contains("Acknowledged"))
+    });
+    let a = r.alert(&id);
+    assert_eq!(
+        (a["status"].as_str(), a["acknowledged_by"].as_str()),
+        (Some("acknowledged"), Some(BOB))
+    );
+    assert_eq!(a["delivery"], "posted");
+
+    assert_eq!(r.press("klaxon.close", &id, BOB).0, 200);
+    r.wait_message("disk full on db1", &format!("Closed* by <@{BOB}>"));
+    r.wait_thread("disk full on db1", &format!("Closed by <@{BOB}>."));
+    assert!(r.message("disk full on db1").buttons().is_empty());
+    assert_eq!(
+        r.slack.find(CHANNEL, "disk full on db1").len(),
+        1,
+        "one message, updated in place"
+    );
+    assert_eq!(r.slack.sent_429(), 0, "{:?}", r.slack.calls());
+}
+
+/// Pass hands the alert to the next step at once: the next person is paged, the thread and the status line
+/// say who passed to whom.
+fn pass_pages_the_next_step(db: Db) {
+    let Some(r) = rig(db, &[]) else { return };
+    let url = r.setup(
+        &[ALICE, BOB],
+        json!([
+            {"notify": "user", "user": ALICE, "escalate_after_minutes": 30},
+            {"notify": "user", "user": BOB, "escalate_after_minutes": 30},
+            {"notify": "here"}
+        ]),
+    );
+    let id = r.raise(&url, "api latency");
+    r.wait_thread("api latency", &format!("Paged <@{ALICE}>"));
+    assert_eq!(r.press("klaxon.pass", &id, ALICE).0, 200);
+    r.slack.wait("the DM to Bob", WAIT, |s| !s.dms(BOB).is_empty());
+    r.wait_thread("api latency", &format!("Passed by <@{ALICE}>"));
+    r.wait_thread("api latency", &format!("Paged <@{BOB}>"));
+    r.wait_message("api latency", &format!("passed by <@{ALICE}> to <@{BOB}>"));
+    assert_eq!(r.slack.dms(ALICE).len(), 1);
+    assert_eq!(r.slack.dms(BOB).len(), 1);
+}
+
+/// With a fast clock the engine runs the chain: a DM, then `@here` and `@channel` in the alert's thread,
+/// shown in the channel too; each step once.
+fn dm_here_and_channel_steps_with_a_fast_clock(db: Db) {
+    let Some(r) = rig(db, &[("KLAXON_ESCALATION_MINUTE_MS", "150")]) else {
+        return;
+    };
+    let url = r.setup(
+        &[ALICE],
+        json!([
+            {"notify": "random_member", "escalate_after_minutes": 1},
+            {"notify": "here", "escalate_after_minutes": 1},
+            {"notify": "channel"}
+        ]),
+    );
+    r.raise(&url, "queue backlog");
+    r.wait_thread("queue backlog", "<!here>");
+    r.wait_thread("queue backlog", "<!channel>");
+    let m = r.message("queue backlog");
+    let thread = r.slack.thread(CHANNEL, &m.ts);
+    let here: Vec<_> = thread.iter().filter(|t| t.text.contains("<!here>")).collect();
+    let channel: Vec<_> = thread.iter().filter(|t| t.text.contains("<!channel>")).collect();
+    assert_eq!((here.len(), channel.len()), (1, 1), "{thread:#?}");
+    assert!(
+        here[0].broadcast && channel[0].broadcast,
+        "mentions are shown in the channel too"
+    );
+    assert_eq!(r.slack.dms(ALICE).len(), 1);
+    r.wait_thread("queue backlog", &format!("Paged <@{ALICE}>"));
+}
+
+/// `skip_inactive`: the next member is asked whether they are around, one at a time, and those away or in
+/// Do Not Disturb are passed over; members nobody would choose are not asked.
+fn skip_inactive_asks_presence_and_dnd_of_candidates_only(db: Db) {
+    let Some(r) = rig(db, &[]) else { return };
+    r.slack.set_away(ALICE, true);
+    r.slack.set_dnd(BOB, true);
+    let url = r.setup(
+        &[ALICE, BOB, CAROL, "U0DAVE0001"],
+        json!([{"notify": "next_member"}]),
+    );
+    r.raise(&url, "cpu high");
+    r.slack
+        .wait("the DM to Carol", WAIT, |s| !s.dms(CAROL).is_empty());
+    assert!(r.slack.dms(ALICE).is_empty() && r.slack.dms(BOB).is_empty());
+    let asked: Vec<String> = r
+        .slack
+        .calls_of("users.getPresence")
+        .iter()
+        .map(|c| c.args["user"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        asked,
+        [ALICE, BOB, CAROL],
+        "presence asked of candidates in turn, never of Dave"
+    );
+    let dnd: Vec<String> = r
+        .slack
+        .calls_of("dnd.info")
+        .iter()
+        .map(|c| c.args["user"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(dnd, [BOB, CAROL], "DND asked only of those who are present");
+}
+
+/// A double press acknowledges once (the second presser is told privately); a stale, a forged and a missing
+/// signature are answered 401 and record nothing.
+fn a_double_press_and_bad_signatures_change_nothing_twice(db: Db) {
+    let Some(r) = rig(db, &[]) else { return };
+    let url = r.setup(
+        &[ALICE],
+        json!([{"notify": "user", "user": ALICE, "escalate_after_minutes": 30}, {"notify": "here"}]),
+    );
+    let id = r.raise(&url, "error rate");
+    r.message("error rate");
+
+    // Refused presses of Close: had any been recorded, it would apply before the Acknowledge below (presses of
+    // one alert apply in order) and the alert would end closed.
+    let body = press_body("klaxon.close", &id, BOB, &r.slack.response_url("x"));
+    let (old_ts, old_sig) = sign(SECRET, &body, now_secs() - 600);
+    assert_eq!(r.press_raw(&body, Some(&old_ts), Some(&old_sig)).0, 401, "stale");
+    let (ts, _) = sign(SECRET, &body, now_secs());
+    let (_, forged) = sign("not-the-secret", &body, now_secs());
+    assert_eq!(r.press_raw(&body, Some(&ts), Some(&forged)).0, 401, "forged");
+    assert_eq!(r.press_raw(&body, None, None).0, 401, "missing");
+
+    assert_eq!(r.press("klaxon.ack", &id, ALICE).0, 200);
+    assert_eq!(r.press("klaxon.ack", &id, ALICE).0, 200);
+    r.slack.wait("the second press answered privately", WAIT, |s| {
+        s.responses().iter().any(|v| {
+            v["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("already acknowledged by you")
+        })
+    });
+    let a = r.alert(&id);
+    assert_eq!(a["status"], "acknowledged", "{a}");
+    r.wait_thread("error rate", ":eyes: Acknowledged");
+    let acks = r.thread_text("error rate").matches(":eyes: Acknowledged").count();
+    assert_eq!(acks, 1, "one acknowledgement, told once");
+    assert!(r.log().contains("Refused a Slack request"));
+}
+
+/// With 30% of Slack's answers failing (5xx and timeouts), every alert still gets its message, and the
+/// updates after an action arrive.
+fn a_flaky_slack_gets_every_message_in_the_end(db: Db) {
+    let Some(r) = rig(db, &[("KLAXON_SLACK_TIMEOUT_MS", "400")]) else {
+        return;
+    };
+    r.slack.set_faults(Faults {
+        error_rate: 0.15,
+        timeout_rate: 0.15,
+        hang: Duration::from_millis(800),
+        ..Faults::default()
+    });
+    let url = r.setup(
+        &[ALICE],
+        json!([{"notify": "user", "user": ALICE, "escalate_after_minutes": 30}, {"notify": "here"}]),
+    );
+    let ids: Vec<String> = (0..8).map(|i| r.raise(&url, &format!("flaky {i}"))).collect();
+    for i in 0..8 {
+        r.message(&format!("flaky {i} "));
+    }
+    r.api(
+        reqwest::Method::POST,
+        &format!("/v1/alerts/{}/ack", ids[0]),
+        Some(json!({"by": BOB})),
+    );
+    r.wait_message("flaky 0 ", &format!("Acknowledged* by <@{BOB}>"));
+    let failed = r.slack.calls().iter().filter(|c| c.status >= 500).count();
+    assert!(failed > 0, "the fake did fail some calls");
+    for i in 0..8 {
+        let title = format!("flaky {i} ");
+        assert!(
+            r.slack.find(CHANNEL, &title).len() <= 2,
+            "at most a duplicate from a timed-out post"
+        );
+    }
+}
+
+/// A message Slack always refuses (`invalid_blocks`) kills its sync job, visible as a dead letter, while the
+/// other alerts keep flowing.
+fn a_poison_message_is_dead_lettered_while_others_flow(db: Db) {
+    let Some(r) = rig(db, &[]) else { return };
+    r.slack.set_faults(Faults {
+        poison: Some("POISON".into()),
+        ..Faults::default()
+    });
+    let url = r.setup(&[ALICE], json!([{"notify": "here"}]));
+    let poison = r.raise(&url, "POISON pill");
+    for i in 0..3 {
+        r.raise(&url, &format!("healthy {i}"));
+    }
+    for i in 0..3 {
+        r.message(&format!("healthy {i}"));
+    }
+    r.slack.wait("the poison's sync dead-lettered", WAIT, |_| {
+        let dead = r.api(reqwest::Method::GET, "/v1/jobs?state=dead", None);
+        dead["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["kind"] == "slack.sync" && j["payload"]["alert_id"] == poison.as_str())
+    });
+    let dead = r.api(reqwest::Method::GET, "/v1/jobs?state=dead", None);
+    let job = dead["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["payload"]["alert_id"] == poison.as_str())
+        .unwrap()
+        .clone();
+    assert!(
+        job["last_error"].as_str().unwrap().contains("invalid_blocks"),
+        "{job}"
+    );
+    assert!(r.slack.find(CHANNEL, "POISON").is_empty());
+}
+
+/// Klaxon killed after Slack took a post and before Klaxon recorded it posts again when it comes back: at
+/// most one duplicate, and the message it recorded is the one kept up to date.
+fn a_kill_between_post_and_record_duplicates_at_most_once(db: Db) {
+    let Some(mut r) = rig(db, &[("KLAXON_JOB_LEASE_MS", "1500")]) else {
+        return;
+    };
+    let pid = r.server.pid();
+    let killed = Arc::new(AtomicBool::new(false));
+    let flag = killed.clone();
+    r.slack.on_post(move |args| {
+        let text = args["text"].as_str().unwrap_or_default();
+        if text.contains("crash here") && !flag.swap(true, Ordering::SeqCst) {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let url = r.setup(
+        &[ALICE],
+        json!([{"notify": "user", "user": ALICE, "escalate_after_minutes": 30}, {"notify": "here"}]),
+    );
+    let id = r.raise(&url, "crash here");
+    r.slack.wait("the kill", WAIT, |_| killed.load(Ordering::SeqCst));
+    r.server.restart();
+    r.slack.wait("the message posted again", WAIT, |s| {
+        s.find(CHANNEL, "crash here").len() >= 2
+    });
+    r.api(
+        reqwest::Method::POST,
+        &format!("/v1/alerts/{id}/ack",),
+        Some(json!({"by": BOB})),
+    );
+    r.slack.wait("the recorded message updated", WAIT, |s| {
+        s.find(CHANNEL, "crash here")
+            .iter()
+            .any(|m| m.content().contains("Acknowledged"))
+    });
+    let posts = r.slack.find(CHANNEL, "crash here");
+    assert!(posts.len() <= 2, "at most one duplicate: {}", posts.len());
+    assert_eq!(
+        posts.iter().filter(|m| m.updates > 0).count(),
+        1,
+        "one message is kept up to date"
+    );
+}
+
+/// A person who cannot be reached (deactivated) does not end the escalation: the thread says so and the
+/// next step runs at once.
+fn a_person_who_cannot_be_reached_is_skipped_and_said_so(db: Db) {
+    let Some(r) = rig(db, &[]) else { return };
+    r.slack.disable_user(ALICE);
+    let url = r.setup(
+        &[ALICE, BOB],
+        json!([
+            {"notify": "user", "user": ALICE, "escalate_after_minutes": 30},
+            {"notify": "user", "user": BOB, "escalate_after_minutes": 30},
+            {"notify": "here"}
+        ]),
+    );
+    let id = r.raise(&url, "disk io");
+    r.slack
+        .wait("Bob paged at once", WAIT, |s| !s.dms(BOB).is_empty());
+    r.wait_thread("disk io", &format!("could not reach <@{ALICE}> (user_disabled)"));
+    r.wait_thread("disk io", &format!("Paged <@{BOB}>"));
+    let a = r.alert(&id);
+    assert_eq!(a["escalation"]["step"], 2, "{a}");
+}
+
+/// Storms, smaller than the benchmark's: a grouped one (many events of a few alarms) posts one message per
+/// alarm and counts every event; a unique one (many alerts at once) keeps the channel's pace, sending the
+/// surplus to a digest, and every alert is visible. Slack never has to say 429.
+fn storms_keep_slacks_pace_and_lose_nothing(db: Db) {
+    let Some(r) = rig(
+        db,
+        &[
+            ("KLAXON_INGEST_RATE", "100000"),
+            ("KLAXON_INGEST_BURST", "100000"),
+        ],
+    ) else {
+        return;
+    };
+    let url = r.setup(
+        &[ALICE],
+        json!([{"notify": "user", "user": ALICE, "escalate_after_minutes": 30}, {"notify": "here"}]),
+    );
+    // Grouped: 400 events of 8 alarms.
+    let events = 400;
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let url = &url;
+            let http = &r.http;
+            s.spawn(move || {
+                for i in 0..events / 4 {
+                    let key = format!("alarm-{}", (t * 1000 + i) % 8);
+                    let resp = http
+                        .post(url)
+                        .json(&json!({"title": key, "key": key}))
+                        .send()
+                        .unwrap();
+                    assert!(resp.status().is_success());
+                }
+            });
+        }
+    });
+    let alerts = r.api(reqwest::Method::GET, "/v1/alerts?limit=1000", None);
+    let items = alerts["items"].as_array().unwrap();
+    assert_eq!(items.len(), 8);
+    assert_eq!(
+        items.iter().map(|a| a["count"].as_u64().unwrap()).sum::<u64>(),
+        events as u64,
+        "every event counted"
+    );
+    r.slack.wait("every alarm visible", WAIT, |s| {
+        let top = s.channel(CHANNEL);
+        (0..8).all(|k| top.iter().any(|m| m.content().contains(&format!("alarm-{k}"))))
+    });
+    let posts = r.slack.channel(CHANNEL).len();
+    assert!(posts <= 9, "one message per alarm (or the digest): {posts}");
+
+    // Unique: 60 alerts at once into the same channel.
+    let ids: Vec<String> = (0..60)
+        .map(|i| r.raise(&url, &format!("unique-{i:03}")))
+        .collect();
+    let visible = |s: &FakeSlack| {
+        let top = s.channel(CHANNEL);
+        let digest_total: usize = top
+            .iter()
+            .filter(|m| m.text.contains("new alerts"))
+            .filter_map(|m| {
+                m.text
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .sum();
+        let own = (0..ids.len())
+            .filter(|i| {
+                top.iter().any(|m| {
+                    !m.text.contains("new alerts") && m.content().contains(&format!("unique-{i:03}"))
+                })
+            })
+            .count();
+        (own, digest_total)
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (own, digest) = visible(&r.slack);
+        if own + digest >= ids.len() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let top: Vec<String> = r.slack.channel(CHANNEL).iter().map(|m| m.text.clone()).collect();
+            panic!(
+                "not every unique alert is visible: {own} own messages, {digest} in digests\n{top:#?}\n{:?}\n{}",
+                klaxon_tests::slack::method_counts(&r.slack.calls()),
+                r.log()
+                    .lines()
+                    .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("digest"))
+                    .take(60)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let delivery: Vec<String> = ids
+        .iter()
+        .map(|id| r.alert(id)["delivery"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        delivery.iter().any(|d| d == "digest"),
+        "the surplus went to the digest: {delivery:?}"
+    );
+    assert_eq!(r.slack.sent_429(), 0, "Klaxon kept Slack's pace");
+    // Alice is paged for every alert, in a few DMs: the first ones, then one that lists the rest.
+    r.slack.wait("every alert paged", Duration::from_secs(60), |_| {
+        ids.iter()
+            .all(|id| r.alert(id)["escalation"]["step"].as_u64() >= Some(1))
+    });
+    let dms = r.slack.dms(ALICE);
+    assert!(dms.len() <= 5, "one DM lists a storm's pages: {} DMs", dms.len());
+    r.slack.wait("the digest DM lists every page", WAIT, |s| {
+        s.dms(ALICE).iter().any(|m| {
+            m.text.starts_with("You are paged for")
+                && m.text
+                    .split_whitespace()
+                    .nth(4)
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0)
+                    + dms.len()
+                    > ids.len()
+        })
+    });
+}
+
+#[test]
+fn dm_channels_are_per_user() {
+    assert_eq!(dm_channel(ALICE), "D0ALICE001");
+}
