@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use klaxon_tests::{Server, TempDir, postgres_database, workspace_root};
+use klaxon_tests::{Server, TempDir, postgres_database, slack::FakeSlack, workspace_root};
 use serde_json::{Value, json};
 
 /// Fixed, so a failure is reproduced by running the test again.
@@ -121,10 +121,18 @@ fn check(server: &Server, bin: &str) {
     );
 }
 
+/// On SQLite with Slack on (the fake Slack), so the Slack routes and the alerts' `delivery` answer as they do in
+/// production.
 #[test]
 fn contract_holds_on_sqlite() {
     let Some(bin) = schemathesis() else { return };
-    check(&Server::start_sqlite(), &bin);
+    let slack = FakeSlack::start("xoxb-contract");
+    let server = Server::start_sqlite_with(&[
+        ("KLAXON_SLACK_API_URL", &slack.api_url),
+        ("KLAXON_SLACK_BOT_TOKEN", "xoxb-contract"),
+        ("KLAXON_SLACK_SIGNING_SECRET", "contract-secret"),
+    ]);
+    check(&server, &bin);
 }
 
 #[test]

@@ -206,6 +206,7 @@ on_both_stores!(
     a_kill_between_post_and_record_duplicates_at_most_once,
     a_person_who_cannot_be_reached_is_skipped_and_said_so,
     storms_keep_slacks_pace_and_lose_nothing,
+    a_revoked_token_stops_calls_while_escalation_goes_on,
 );
 
 /// The whole flow: an alert posts one message with the buttons, the first step DMs its person (logged in
@@ -260,9 +261,10 @@ fn alert_message_ack_thread_and_close(db: Db) {
 }
 
 /// Pass hands the alert to the next step at once: the next person is paged, the thread and the status line
-/// say who passed to whom.
+/// say who passed to whom. (The bot is not in this public channel: it joins it on `not_in_channel`.)
 fn pass_pages_the_next_step(db: Db) {
     let Some(r) = rig(db, &[]) else { return };
+    r.slack.require_join(CHANNEL);
     let url = r.setup(
         &[ALICE, BOB],
         json!([
@@ -280,6 +282,7 @@ fn pass_pages_the_next_step(db: Db) {
     r.wait_message("api latency", &format!("passed by <@{ALICE}> to <@{BOB}>"));
     assert_eq!(r.slack.dms(ALICE).len(), 1);
     assert_eq!(r.slack.dms(BOB).len(), 1);
+    assert_eq!(r.slack.calls_of("conversations.join").len(), 1, "joined once");
 }
 
 /// With a fast clock the engine runs the chain: a DM, then `@here` and `@channel` in the alert's thread,
@@ -655,6 +658,60 @@ fn storms_keep_slacks_pace_and_lose_nothing(db: Db) {
                     > ids.len()
         })
     });
+}
+
+/// A revoked token marks the workspace unhealthy: `/readyz` and the API say why, no call is wasted on it,
+/// and alerts are still stored and escalated (each step saying it was not delivered).
+fn a_revoked_token_stops_calls_while_escalation_goes_on(db: Db) {
+    let Some(r) = rig(db, &[]) else { return };
+    let url = r.setup(
+        &[ALICE],
+        json!([{"notify": "user", "user": ALICE, "escalate_after_minutes": 30}, {"notify": "here"}]),
+    );
+    r.raise(&url, "before the revocation");
+    r.message("before the revocation");
+    r.slack.set_faults(Faults {
+        token_revoked: true,
+        ..Faults::default()
+    });
+    let second = r.raise(&url, "second alert");
+    r.slack.wait("the workspace marked unhealthy", WAIT, |_| {
+        let ready: Value = r
+            .http
+            .get(format!("{}/readyz", r.server.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        ready["slack"] == "unhealthy: token_revoked"
+    });
+    let ws = r.api(reqwest::Method::GET, "/v1/workspace", None);
+    assert_eq!(
+        (ws["slack"]["healthy"].as_bool(), ws["slack"]["reason"].as_str()),
+        (Some(false), Some("token_revoked"))
+    );
+    let calls = r.slack.calls().len();
+    let third = r.raise(&url, "third alert");
+    for id in [&second, &third] {
+        r.slack.wait("the step run without Slack", WAIT, |_| {
+            r.alert(id)["escalation"]["step"] == 1
+        });
+        let a = r.alert(id);
+        assert!(
+            a["escalation"]["problem"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("token_revoked"),
+            "{a}"
+        );
+        assert_eq!(a["status"], "open");
+    }
+    assert_eq!(
+        r.slack.calls().len(),
+        calls,
+        "no call is made to an unhealthy workspace"
+    );
+    assert!(r.log().contains("The Slack workspace cannot be used"));
 }
 
 #[test]

@@ -11,6 +11,10 @@ use super::AppState;
 pub(super) struct Health {
     /// `ok`, or what is wrong.
     pub(super) status: &'static str,
+    /// `/readyz` only, when Slack is configured: `ok`, or why the workspace cannot be used (Klaxon still
+    /// stores and escalates alerts; it is ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) slack: Option<String>,
 }
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -24,20 +28,31 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "healthz",
     responses((status = 200, body = Health)))]
 pub(super) async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+    Json(Health {
+        status: "ok",
+        slack: None,
+    })
 }
 
 /// The process can reach its database.
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let slack = state.slack.as_ref().map(|s| {
+        let h = s.health();
+        match (h.ok, h.reason) {
+            (true, _) => "ok".to_owned(),
+            (false, reason) => format!("unhealthy: {}", reason.unwrap_or_default()),
+        }
+    });
     if state.store.database().ping().await {
-        (StatusCode::OK, Json(Health { status: "ok" }))
+        (StatusCode::OK, Json(Health { status: "ok", slack }))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(Health {
                 status: "database unreachable",
+                slack,
             }),
         )
     }

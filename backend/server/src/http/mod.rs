@@ -12,6 +12,7 @@ mod policies;
 mod simulate;
 mod slack;
 mod teams;
+mod workspace;
 
 use std::sync::Arc;
 
@@ -113,6 +114,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(jobs::routes())
         .merge(ingest::routes())
         .merge(slack::routes())
+        .merge(workspace::routes())
 }
 
 /// The router `serve` binds and tests call without a socket.

@@ -45,6 +45,8 @@ use super::AppState;
         (name = "alerts", description = "Alerts and notifications, and the buttons' actions."),
         (name = "jobs", description = "Background jobs (escalation timers, Slack calls) and dead letters."),
         (name = "ingest", description = "Where SNS and webhook callers deliver events."),
+        (name = "slack", description = "What Slack calls: button presses."),
+        (name = "workspace", description = "The Slack workspace an account's alerts go to."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     ),
     modifiers(&BearerAuth),

@@ -42,10 +42,14 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         (status = 503, body = klaxon_api::ErrorBody, description = "The press could not be recorded; press again."),
     ))]
 pub(super) async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // An unsigned request is refused as such, whatever else is true.
+    if header(signing::TIMESTAMP_HEADER).is_none() || header(signing::SIGNATURE_HEADER).is_none() {
+        return AppError::Unsigned(signing::SignatureError::Missing.to_string()).into_response();
+    }
     let Some(slack) = &state.slack else {
         return AppError::NotFound.into_response();
     };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now = crate::store::now_ms() / 1000;
     if let Err(e) = slack.signing.verify(
         header(signing::TIMESTAMP_HEADER),
