@@ -184,6 +184,7 @@ impl FakeSlack {
                 let app = Router::new()
                     .route("/api/{method}", any(api))
                     .route("/respond/{id}", any(respond))
+                    .route("/webhook/{id}", any(webhook))
                     .with_state(state);
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async {
@@ -321,6 +322,11 @@ impl FakeSlack {
         self.lock().responses.iter().map(|(_, v)| v.clone()).collect()
     }
 
+    /// An incoming-webhook URL (for Alertmanager's Slack receiver).
+    pub fn webhook_url(&self) -> String {
+        format!("{}/webhook/incoming", self.base_url)
+    }
+
     /// A `response_url` for a press.
     pub fn response_url(&self, id: &str) -> String {
         format!("{}/respond/{id}", self.base_url)
@@ -393,6 +399,67 @@ pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
+
+/// An incoming webhook (what Alertmanager's Slack receiver posts to): a post to the body's `channel` (or
+/// `#webhook`), at the same one-a-second pace per channel as `chat.postMessage`.
+async fn webhook(State(state): State<Arc<Mutex<Inner>>>, body: Bytes) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let channel = v
+        .get("channel")
+        .and_then(Value::as_str)
+        .unwrap_or("#webhook")
+        .to_owned();
+    let mut i = state.lock().unwrap_or_else(PoisonError::into_inner);
+    let now = Instant::now();
+    let (status, error) = if i
+        .last_post
+        .get(&channel)
+        .is_some_and(|last| now.duration_since(*last) < Duration::from_millis(1000))
+    {
+        i.sent_429 += 1;
+        (429, Some("rate_limited".to_owned()))
+    } else {
+        i.last_post.insert(channel.clone(), now);
+        let ts = format!(
+            "{}.{:06}",
+            1_700_000_000 + i.next_ts / 1_000_000,
+            i.next_ts % 1_000_000
+        );
+        i.next_ts += 1;
+        let text = format!(
+            "{} {}",
+            v.get("text").and_then(Value::as_str).unwrap_or_default(),
+            v.get("attachments").map(Value::to_string).unwrap_or_default()
+        );
+        i.messages.push(Msg {
+            channel: channel.clone(),
+            ts,
+            thread_ts: None,
+            broadcast: false,
+            text,
+            blocks: v.get("blocks").cloned().unwrap_or(Value::Null),
+            updates: 0,
+        });
+        (200, None)
+    };
+    i.calls.push(Call {
+        method: "webhook".into(),
+        args: v,
+        status,
+        error: error.clone(),
+        at: now,
+    });
+    let mut resp = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        error.unwrap_or_else(|| "ok".into()),
+    )
+        .into_response();
+    if status == 429 {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    resp
 }
 
 async fn respond(State(state): State<Arc<Mutex<Inner>>>, Path(id): Path<String>, body: Bytes) -> Response {
@@ -755,4 +822,23 @@ pub fn method_counts(calls: &[Call]) -> BTreeMap<String, usize> {
         *out.entry(c.method.clone()).or_default() += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// The tests sign presses exactly as Slack does: Slack's published example.
+    #[test]
+    fn signs_like_slack() {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                crate::workspace_root().join("backend/server/tests/fixtures/slack/slack_signing_vector.json"),
+            )
+            .expect("the fixture"),
+        )
+        .expect("JSON");
+        let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        let ts: i64 = s("timestamp").parse().unwrap_or_default();
+        let (got_ts, sig) = super::sign(&s("signing_secret"), &s("body"), ts);
+        assert_eq!((got_ts, sig), (s("timestamp"), s("expected_signature")));
+    }
 }

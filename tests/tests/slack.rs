@@ -388,8 +388,8 @@ fn a_double_press_and_bad_signatures_change_nothing_twice(db: Db) {
     assert!(r.log().contains("Refused a Slack request"));
 }
 
-/// With 30% of Slack's answers failing (5xx and timeouts), every alert still gets its message, and the
-/// updates after an action arrive.
+/// With 30% of Slack's answers failing (5xx and timeouts) after a burst of 429s, every alert still gets its
+/// message, and the updates after an action arrive.
 fn a_flaky_slack_gets_every_message_in_the_end(db: Db) {
     let Some(r) = rig(db, &[("KLAXON_SLACK_TIMEOUT_MS", "400")]) else {
         return;
@@ -398,6 +398,7 @@ fn a_flaky_slack_gets_every_message_in_the_end(db: Db) {
         error_rate: 0.15,
         timeout_rate: 0.15,
         hang: Duration::from_millis(800),
+        rate_limit_burst: 5,
         ..Faults::default()
     });
     let url = r.setup(
@@ -416,6 +417,12 @@ fn a_flaky_slack_gets_every_message_in_the_end(db: Db) {
     r.wait_message("flaky 0 ", &format!("Acknowledged* by <@{BOB}>"));
     let failed = r.slack.calls().iter().filter(|c| c.status >= 500).count();
     assert!(failed > 0, "the fake did fail some calls");
+    let statuses: Vec<u16> = r.slack.calls().iter().map(|c| c.status).collect();
+    assert!(
+        r.slack.sent_429() >= 5,
+        "the 429 burst was sent and waited out: {} {statuses:?}",
+        r.slack.sent_429()
+    );
     for i in 0..8 {
         let title = format!("flaky {i} ");
         assert!(

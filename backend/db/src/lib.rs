@@ -13,11 +13,14 @@ mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use sqlx::{
-    Any, AnyPool, Executor,
+    Any, AnyConnection, AnyPool, Executor,
     any::{AnyArguments, AnyConnectOptions, AnyPoolOptions},
+    pool::PoolConnection,
     query::Query,
 };
 
@@ -180,6 +183,63 @@ pub struct Database {
     pub dialect: Dialect,
     /// The URL the pool was opened with (PostgreSQL listeners open their own connection from it).
     pub url: String,
+    /// SQLite only: the process's writers take turns here, first come first served, before asking SQLite
+    /// for its one write lock (see [`Database::begin_write`]).
+    write_gate: Option<Arc<Semaphore>>,
+}
+
+/// A write transaction ([`Database::begin_write`]): derefs to the connection (`&mut *tx` runs statements),
+/// and holds the process's write turn on SQLite until it commits or rolls back.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, Any>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl WriteTx {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// A pooled connection for writes outside a transaction ([`Database::acquire_write`]); holds the process's
+/// write turn on SQLite while it lives.
+#[derive(Debug)]
+pub struct WriteConn {
+    conn: PoolConnection<Any>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
 }
 
 impl Database {
@@ -219,19 +279,53 @@ impl Database {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, dialect, url })
+        let write_gate = (dialect == Dialect::Sqlite).then(|| Arc::new(Semaphore::new(1)));
+        Ok(Self {
+            pool,
+            dialect,
+            url,
+            write_gate,
+        })
+    }
+
+    /// The process's write turn on SQLite (none needed on PostgreSQL).
+    async fn write_turn(&self) -> Result<Option<OwnedSemaphorePermit>, sqlx::Error> {
+        match &self.write_gate {
+            Some(gate) => gate
+                .clone()
+                .acquire_owned()
+                .await
+                .map(Some)
+                .map_err(|_| sqlx::Error::PoolClosed),
+            None => Ok(None),
+        }
+    }
+
+    /// A connection for writes that need no transaction (one statement); on SQLite it waits for the
+    /// process's write turn first (see [`Database::begin_write`]).
+    pub async fn acquire_write(&self) -> Result<WriteConn, sqlx::Error> {
+        let turn = self.write_turn().await?;
+        let conn = self.pool.acquire().await?;
+        Ok(WriteConn { conn, _turn: turn })
     }
 
     /// Begins a transaction that will write. On SQLite it takes the database's write lock at once
     /// (`BEGIN IMMEDIATE`): a transaction that reads first and writes later would have to upgrade its lock,
     /// which SQLite refuses at once (no busy wait) when another writer got there first, and every writer waits
-    /// its turn at BEGIN instead. On PostgreSQL it is a plain `BEGIN`; rows and advisory locks serialise what
-    /// must be.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
-        match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => self.pool.begin().await,
-        }
+    /// its turn at BEGIN instead. Before that, the process's writers take turns first come first served: left
+    /// to SQLite's busy handler, a waiting writer sleeps in growing steps (up to 100 ms) and may lose the lock
+    /// to a newcomer each time it wakes, which put ~100 ms on the slowest button presses under load. On
+    /// PostgreSQL it is a plain `BEGIN`; rows and advisory locks serialise what must be.
+    ///
+    /// A task holding a write transaction must not ask for another write transaction or connection: on
+    /// SQLite it would wait for itself.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = self.write_turn().await?;
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// A statement that joins a JSON batch parameter against a table (`json_to_recordset` on PostgreSQL).

@@ -32,7 +32,7 @@ impl Queue {
             .bind(now_ms)
             .bind(i64::from(limit.max(1)))
             .bind(floor_ms)
-            .fetch_all(&self.db().pool)
+            .fetch_all(&mut *self.db().acquire_write().await?)
             .await?;
         let mut jobs = rows.iter().map(sql::claimed).collect::<Result<Vec<_>, _>>()?;
         // RETURNING gives no order; hand jobs out in the order they were due.
@@ -83,7 +83,7 @@ impl Queue {
             .batch_query(sql!(self.dialect(), "complete_many"))
             .bind(serde_json::to_string(&pairs)?)
             .bind(self.now_ms())
-            .fetch_all(&self.db().pool)
+            .fetch_all(&mut *self.db().acquire_write().await?)
             .await?;
         // A completion may let the next job of a partition go.
         self.notify();
@@ -106,7 +106,7 @@ impl Queue {
             .bind(run_at)
             .bind(error)
             .bind(self.now_ms())
-            .execute(&self.db().pool)
+            .execute(&mut *self.db().acquire_write().await?)
             .await?;
         // A dead job frees its partition; a retry may be due earlier than what workers wait for.
         self.notify();
@@ -120,7 +120,7 @@ impl Queue {
             .bind(job.id.0)
             .bind(job.fence)
             .bind(self.now_ms())
-            .execute(&self.db().pool)
+            .execute(&mut *self.db().acquire_write().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -133,7 +133,7 @@ impl Queue {
             .bind(job.fence)
             .bind(self.now_ms())
             .bind(run_at_ms)
-            .execute(&self.db().pool)
+            .execute(&mut *self.db().acquire_write().await?)
             .await?;
         // Its partition's later jobs still wait behind it; a defer into the past is due at once.
         self.notify();
@@ -153,7 +153,7 @@ impl Queue {
             .batch_query(sql!(self.dialect(), "heartbeat"))
             .bind(serde_json::to_string(&pairs)?)
             .bind(self.now_ms().saturating_add(duration_ms(lease)))
-            .execute(&self.db().pool)
+            .execute(&mut *self.db().acquire_write().await?)
             .await?;
         Ok(done.rows_affected())
     }
@@ -163,7 +163,7 @@ impl Queue {
     pub async fn reclaim_expired(&self) -> Result<u64, Error> {
         let done = sqlx::query(sql!(self.dialect(), "reclaim"))
             .bind(self.now_ms())
-            .execute(&self.db().pool)
+            .execute(&mut *self.db().acquire_write().await?)
             .await?;
         if done.rows_affected() > 0 {
             self.notify();

@@ -100,7 +100,7 @@ impl Queue {
     /// Enqueues a job in its own transaction and wakes workers. Returns `None` when the job's dedup key is
     /// taken (nothing was inserted).
     pub async fn enqueue(&self, job: NewJob) -> Result<Option<JobId>, Error> {
-        let mut conn = self.inner.db.pool.acquire().await?;
+        let mut conn = self.inner.db.acquire_write().await?;
         let id = self.enqueue_in(&mut conn, job).await?;
         if id.is_some() {
             self.notify();
@@ -216,7 +216,7 @@ impl Queue {
     pub async fn cancel(&self, id: JobId) -> Result<bool, Error> {
         let done = sqlx::query(sql!(self.dialect(), "cancel"))
             .bind(id.0)
-            .execute(&self.inner.db.pool)
+            .execute(&mut *self.inner.db.acquire_write().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -225,7 +225,7 @@ impl Queue {
     pub async fn cancel_by_key(&self, key: &str) -> Result<bool, Error> {
         let done = sqlx::query(sql!(self.dialect(), "cancel_key"))
             .bind(key)
-            .execute(&self.inner.db.pool)
+            .execute(&mut *self.inner.db.acquire_write().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -233,7 +233,7 @@ impl Queue {
     /// Cancels every pending job of `partition` whose kind starts with `kind_prefix` (e.g. all timers of one
     /// alert); running jobs are left to finish. Returns how many were cancelled.
     pub async fn cancel_partition(&self, partition: &str, kind_prefix: &str) -> Result<u64, Error> {
-        let mut conn = self.inner.db.pool.acquire().await?;
+        let mut conn = self.inner.db.acquire_write().await?;
         self.cancel_partition_in(&mut conn, partition, kind_prefix).await
     }
 
@@ -312,7 +312,7 @@ impl Queue {
         let done = sqlx::query(sql!(self.dialect(), "retry"))
             .bind(id.0)
             .bind(self.now_ms())
-            .execute(&self.inner.db.pool)
+            .execute(&mut *self.inner.db.acquire_write().await?)
             .await?;
         if done.rows_affected() > 0 {
             self.notify();
@@ -363,7 +363,7 @@ impl Queue {
                 .bind(before_ms)
                 .bind(i64::from(forever))
                 .bind(CHUNK)
-                .execute(&self.inner.db.pool)
+                .execute(&mut *self.inner.db.acquire_write().await?)
                 .await?
                 .rows_affected();
             total += done;

@@ -52,6 +52,27 @@ pub async fn act(
     now_ms: i64,
 ) -> Result<Acted, AlertError> {
     let db = store.database();
+    // Most repeated presses change nothing (a second Acknowledge, a Close of a closed alert): a read says so
+    // without taking the write lock. The conditional write below still decides every race.
+    let current = db::get(db, account, id).await?;
+    let noop = match action {
+        Action::Ack => current.status != super::AlertStatus::Open || current.kind == AlertKind::Notification,
+        Action::Close => current.status == super::AlertStatus::Closed,
+        Action::Pass => {
+            current.status != super::AlertStatus::Open || current.policy.step(current.position).is_none()
+        }
+    };
+    if noop {
+        if current.kind == AlertKind::Notification && action == Action::Ack {
+            return Err(AlertError::Conflict(
+                "a notification cannot be acknowledged".to_owned(),
+            ));
+        }
+        return Ok(Acted {
+            changed: false,
+            alert: current,
+        });
+    }
     let mut tx = db.begin_write().await?;
     // The conditional update comes first: it takes the row (and on SQLite the write) lock, so an escalation
     // step committing at the same time is ordered before or after this action, never interleaved.
@@ -149,7 +170,7 @@ pub async fn set_slack_delivery(store: &Store, id: &str, delivery: &str) -> Resu
     sqlx::query(db::alert_sql!(db, "alert_slack_delivery"))
         .bind(id)
         .bind(delivery)
-        .execute(&db.pool)
+        .execute(&mut *db.acquire_write().await?)
         .await?;
     Ok(())
 }

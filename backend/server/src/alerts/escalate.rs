@@ -235,7 +235,11 @@ pub async fn run_steps(deps: &Deps, steps: &[(&str, Position)]) -> Vec<Result<St
         .map(|(_, alert, pos, n, notified)| (alert.id.as_str(), *pos, n, notified.as_slice()))
         .collect();
     let db = deps.store.database();
-    let recorded = match record_begin(db, &db.pool, &rows, now).await {
+    let written = async {
+        let mut conn = db.acquire_write().await?;
+        record_begin(db, &mut *conn, &rows, now).await
+    };
+    let recorded = match written.await {
         Ok(recorded) => recorded,
         Err(e) => {
             for (i, ..) in &begun {
@@ -465,7 +469,13 @@ async fn begin(
         else {
             return Ok(None);
         };
-        let recorded = record_begin(db, &db.pool, &[(&alert.id, pos, &notification, &notified)], now).await?;
+        let recorded = record_begin(
+            db,
+            &mut *db.acquire_write().await?,
+            &[(&alert.id, pos, &notification, &notified)],
+            now,
+        )
+        .await?;
         // Not recorded: acknowledged, closed, passed or taken by another attempt meanwhile.
         return Ok((!recorded.is_empty()).then_some(notification));
     }

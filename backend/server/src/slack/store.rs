@@ -113,7 +113,7 @@ pub async fn record(db: &Database, m: NewPosted<'_>, now_ms: i64) -> Result<(), 
         .bind(m.ts)
         .bind(i64::try_from(m.version).unwrap_or(i64::MAX))
         .bind(now_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.acquire_write().await?)
         .await?;
     Ok(())
 }
@@ -149,7 +149,7 @@ pub async fn rendered(db: &Database, id: i64, version: u64, now_ms: i64) -> Resu
         .bind(id)
         .bind(i64::try_from(version).unwrap_or(i64::MAX))
         .bind(now_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.acquire_write().await?)
         .await?;
     Ok(())
 }
@@ -169,7 +169,7 @@ pub async fn replaced(
         .bind(ts)
         .bind(i64::try_from(version).unwrap_or(i64::MAX))
         .bind(now_ms)
-        .execute(&db.pool)
+        .execute(&mut *db.acquire_write().await?)
         .await?;
     Ok(())
 }
