@@ -433,7 +433,7 @@ async fn webhook(State(state): State<Arc<Mutex<Inner>>>, body: Bytes) -> Respons
             v.get("attachments").map(Value::to_string).unwrap_or_default()
         );
         i.messages.push(Msg {
-            channel: channel.clone(),
+            channel,
             ts,
             thread_ts: None,
             broadcast: false,
