@@ -38,7 +38,7 @@ fn the_documented_cloudwatch_message_is_what_klaxon_posts() {
             account: event.account.clone(),
             region: event.region.clone(),
             resource: event.resource.clone(),
-            link: event.link.clone(),
+            link: event.link,
         },
         count: 3,
         first_seen_ms: first_seen,
