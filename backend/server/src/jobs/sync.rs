@@ -31,8 +31,11 @@ use crate::{
 pub const UPDATE_SPACING_MS: i64 = 3000;
 /// More alerts than this waiting for one channel's pace is a storm: later ones go to the digest.
 pub const DIGEST_AFTER: usize = 10;
-/// An alert that has waited this long for its channel's pace goes to the digest: it must be seen soon.
+/// An alert that has waited this long for its channel's pace, with others waiting too (a storm, not a slow
+/// Slack), goes to the digest: it must be seen soon.
 pub const LONGEST_WAIT: Duration = Duration::from_secs(10);
+/// How many alerts must wait for a channel before [`LONGEST_WAIT`] sends one to the digest.
+const STORM_AT: usize = 4;
 /// How long an unhealthy workspace's work waits before it looks again.
 const UNHEALTHY_WAIT: Duration = Duration::from_secs(60);
 
@@ -103,7 +106,7 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
             let key = slack.channel_key(&channel);
             if let Err(wait) = slack.client.pacer().try_take(&key, CHANNEL_POSTS) {
                 let (waiting, waited) = slack.wait_for_channel(&key, &alert.id);
-                if waiting > DIGEST_AFTER || waited > LONGEST_WAIT {
+                if waiting > DIGEST_AFTER || (waited > LONGEST_WAIT && waiting >= STORM_AT) {
                     slack.done_waiting(&key, &alert.id);
                     alerts::set_slack_delivery(&ctx.store, &alert.id, "digest")
                         .await
