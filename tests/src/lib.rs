@@ -156,7 +156,7 @@ impl Server {
     pub fn start(database_url: &str, dir: TempDir, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
-        let env: Vec<(String, String)> = env
+        let mut env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .chain([
@@ -164,6 +164,16 @@ impl Server {
                 ("KLAXON_DATABASE_URL".to_owned(), database_url.to_owned()),
             ])
             .collect();
+        let keyed = env
+            .iter()
+            .any(|(k, _)| k == "KLAXON_MASTER_KEY_FILE" || k == "KLAXON_KMS_KEY_ID");
+        if !keyed && !database_url.starts_with("sqlite") {
+            // SQLite keeps its key beside the file; replicas of one PostgreSQL database share theirs.
+            env.push((
+                "KLAXON_MASTER_KEY_FILE".to_owned(),
+                master_key_file(database_url).display().to_string(),
+            ));
+        }
         let child = Self::spawn(dir.path(), &env);
         let server = Self {
             child,
@@ -223,6 +233,42 @@ impl Server {
         );
     }
 
+    /// Changes a setting for the next [`Server::restart`] (`None` removes it).
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            self.env.push((key.to_owned(), v.to_owned()));
+        }
+    }
+
+    /// The directory the server runs in (its SQLite file and default key live there).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
+    /// Runs `klaxon <args>` with the server's settings, in its directory (for `klaxon secrets rotate`, and
+    /// for a `klaxon serve` that is expected to refuse to start); gives up after 60 s.
+    pub fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> std::process::Output {
+        let mut child = Command::new(binary("klaxon", "klaxon"))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(extra.iter().copied())
+            .current_dir(self._dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn klaxon");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("klaxon {args:?} did not finish in 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("klaxon output")
+    }
+
     /// Creates an account with the CLI against the same database; returns its token.
     pub fn create_account(&self, name: &str) -> String {
         let out = Command::new(binary("klaxon", "klaxon"))
@@ -256,6 +302,21 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+}
+
+/// The master key file of the servers of a PostgreSQL `database_url` (created by the first to start), so
+/// replicas of one database share it as they would in production.
+pub fn master_key_file(database_url: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("klaxon-test-keys");
+    let _ = std::fs::create_dir_all(&dir);
+    let name: String = database_url
+        .rsplit('/')
+        .next()
+        .unwrap_or("db")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    dir.join(format!("{name}.key"))
 }
 
 /// The variable naming the PostgreSQL server used by tests (the same as the backend's tests use).

@@ -8,7 +8,12 @@
 //! 5xx answers and timeouts at a rate, 429 bursts, a revoked token, a channel that does not exist, a user
 //! who is deactivated, away or in Do Not Disturb, and a message text that Slack refuses.
 //!
-//! It also serves `response_url`s (at `/respond/...`), recording what Klaxon answers a presser privately.
+//! It also serves `response_url`s (at `/respond/...`), recording what Klaxon answers a presser privately,
+//! and the OAuth v2 install: Slack's consent page (`/oauth/v2/authorize`, which sends the browser back to the
+//! app's redirect URL as a person approving, or cancelling, would) and `oauth.v2.access` (HTTP Basic client
+//! credentials, single-use codes, the redirect URL checked), which mints a bot token per workspace. Each
+//! token belongs to one workspace: `auth.test` answers with its team, and messages and calls record it; a
+//! workspace's tokens can be revoked (`token_revoked`).
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -35,6 +40,10 @@ pub const TEAM_ID: &str = "T0FAKE0001";
 pub struct Call {
     /// The method (`chat.postMessage`).
     pub method: String,
+    /// The workspace of the token used (empty when the token is unknown).
+    pub team: String,
+    /// The bot token used.
+    pub token: String,
     /// Its arguments, whatever their encoding, as JSON.
     pub args: Value,
     /// What the fake answered: HTTP status and Slack's error code, if any.
@@ -48,6 +57,8 @@ pub struct Call {
 /// A message as the channel shows it.
 #[derive(Debug, Clone)]
 pub struct Msg {
+    /// The workspace it was posted in.
+    pub team: String,
     /// Channel (C…, G…) or DM (D…) id.
     pub channel: String,
     /// Its ts.
@@ -112,9 +123,37 @@ pub struct Faults {
     pub poison: Option<String>,
 }
 
+/// A workspace a token belongs to.
+#[derive(Debug, Clone)]
+struct Team {
+    id: String,
+    revoked: bool,
+}
+
+/// What the consent page does with the next install.
+#[derive(Debug, Clone)]
+enum Consent {
+    /// A person of workspace `id` (`name`) approves.
+    Approve { id: String, name: String },
+    /// The person cancels.
+    Deny,
+}
+
+/// The Slack app's OAuth settings, and the install codes handed out.
+#[derive(Debug, Default)]
+struct OAuth {
+    client_id: String,
+    client_secret: String,
+    /// Code -> (workspace id, name, redirect URL of the authorize request).
+    codes: HashMap<String, (String, String, String)>,
+    next: Option<Consent>,
+    minted: u32,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    token: String,
+    tokens: HashMap<String, Team>,
+    oauth: OAuth,
     calls: Vec<Call>,
     messages: Vec<Msg>,
     responses: Vec<(String, Value)>,
@@ -159,7 +198,13 @@ impl FakeSlack {
     /// Starts the fake on a free port; `token` is the bot token it accepts.
     pub fn start(token: &str) -> Self {
         let inner = Arc::new(Mutex::new(Inner {
-            token: token.to_owned(),
+            tokens: HashMap::from([(
+                token.to_owned(),
+                Team {
+                    id: TEAM_ID.to_owned(),
+                    revoked: false,
+                },
+            )]),
             next_ts: 1,
             rng: 0x9E37_79B9_7F4A_7C15,
             faults: Faults {
@@ -185,6 +230,7 @@ impl FakeSlack {
                     .route("/api/{method}", any(api))
                     .route("/respond/{id}", any(respond))
                     .route("/webhook/{id}", any(webhook))
+                    .route("/oauth/v2/authorize", any(authorize))
                     .with_state(state);
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async {
@@ -204,6 +250,64 @@ impl FakeSlack {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers the Slack app's OAuth client id and secret (what `oauth.v2.access` accepts).
+    pub fn set_app(&self, client_id: &str, client_secret: &str) {
+        let mut i = self.lock();
+        i.oauth.client_id = client_id.to_owned();
+        i.oauth.client_secret = client_secret.to_owned();
+    }
+
+    /// The next visit of the consent page is approved by a person of workspace `team_id` (`name`).
+    pub fn approve_next(&self, team_id: &str, name: &str) {
+        self.lock().oauth.next = Some(Consent::Approve {
+            id: team_id.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+
+    /// The next visit of the consent page is cancelled by the person.
+    pub fn deny_next(&self) {
+        self.lock().oauth.next = Some(Consent::Deny);
+    }
+
+    /// The newest bot token minted for workspace `team_id` (or given at start, for [`TEAM_ID`]).
+    pub fn token_of(&self, team_id: &str) -> Option<String> {
+        let i = self.lock();
+        let mut tokens: Vec<&String> = i
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.id == team_id)
+            .map(|(k, _)| k)
+            .collect();
+        tokens.sort();
+        tokens.last().map(|t| (*t).clone())
+    }
+
+    /// Revokes every token of workspace `team_id`: calls with them get `token_revoked`.
+    pub fn revoke(&self, team_id: &str) {
+        for t in self.lock().tokens.values_mut().filter(|t| t.id == team_id) {
+            t.revoked = true;
+        }
+    }
+
+    /// A person's message in `channel` of workspace `team` (say, a mention of Klaxon); returns its ts.
+    pub fn user_says(&self, team: &str, channel: &str, text: &str) -> String {
+        let mut i = self.lock();
+        let ts = format!("1800000000.{:06}", i.next_ts);
+        i.next_ts += 1;
+        i.messages.push(Msg {
+            team: team.to_owned(),
+            channel: channel.to_owned(),
+            ts: ts.clone(),
+            thread_ts: None,
+            broadcast: false,
+            text: text.to_owned(),
+            blocks: Value::Null,
+            updates: 0,
+        });
+        ts
     }
 
     /// Sets how the fake misbehaves.
@@ -433,6 +537,7 @@ async fn webhook(State(state): State<Arc<Mutex<Inner>>>, body: Bytes) -> Respons
             v.get("attachments").map(Value::to_string).unwrap_or_default()
         );
         i.messages.push(Msg {
+            team: String::new(),
             channel,
             ts,
             thread_ts: None,
@@ -445,6 +550,8 @@ async fn webhook(State(state): State<Arc<Mutex<Inner>>>, body: Bytes) -> Respons
     };
     i.calls.push(Call {
         method: "webhook".into(),
+        team: String::new(),
+        token: String::new(),
         args: v,
         status,
         error: error.clone(),
@@ -470,6 +577,41 @@ async fn respond(State(state): State<Arc<Mutex<Inner>>>, Path(id): Path<String>,
         .responses
         .push((id, v));
     (StatusCode::OK, "ok").into_response()
+}
+
+/// Slack's consent page, as a person answers it: back to the `redirect_uri` with a code and the `state`
+/// (approved, for the workspace set with [`FakeSlack::approve_next`]) or with `error=access_denied`.
+async fn authorize(State(state): State<Arc<Mutex<Inner>>>, RawQuery(query): RawQuery) -> Response {
+    let q: HashMap<String, String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let mut i = state.lock().unwrap_or_else(PoisonError::into_inner);
+    if get("client_id") != i.oauth.client_id || get("redirect_uri").is_empty() {
+        return (StatusCode::BAD_REQUEST, "invalid_client_id or no redirect_uri").into_response();
+    }
+    let redirect = get("redirect_uri");
+    let mut back = url::Url::parse(&redirect).expect("a redirect URL");
+    match i.oauth.next.take() {
+        Some(Consent::Approve { id, name }) => {
+            i.oauth.minted += 1;
+            let code = format!("code-{}", i.oauth.minted);
+            i.oauth.codes.insert(code.clone(), (id, name, redirect));
+            back.query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("state", &get("state"));
+        }
+        Some(Consent::Deny) | None => {
+            back.query_pairs_mut()
+                .append_pair("error", "access_denied")
+                .append_pair("state", &get("state"));
+        }
+    }
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = header::HeaderValue::from_str(back.as_str()) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }
 
 /// Decodes the arguments of a call, whatever their encoding.
@@ -513,10 +655,13 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let args = args_of(&headers, query.as_deref(), &body);
-    let token = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    let token = authorization
+        .strip_prefix("Bearer ")
         .unwrap_or_default()
         .to_owned();
     // Faults that do not depend on the method come first; a hang answers only after the client gave up.
@@ -539,10 +684,18 @@ async fn api(
     }
     let (status, value, retry_after) = {
         let mut i = state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (status, value, retry_after) = i.answer(&method, &args, &token);
+        let (status, value, retry_after) = if method == "oauth.v2.access" {
+            let (s, v) = i.oauth_access(&args, &authorization);
+            (s, v, None)
+        } else {
+            i.answer(&method, &args, &token)
+        };
         let error = value.get("error").and_then(Value::as_str).map(str::to_owned);
+        let team = i.tokens.get(&token).map(|t| t.id.clone()).unwrap_or_default();
         i.calls.push(Call {
             method: method.clone(),
+            team,
+            token: token.clone(),
             args,
             status,
             error,
@@ -587,8 +740,12 @@ impl Inner {
             };
             return (status, json!({"ok": false, "error": "internal_error"}), None);
         }
-        if token != self.token {
+        let Some(team) = self.tokens.get(token).cloned() else {
             let (s, v) = slack_error("invalid_auth");
+            return (s, v, None);
+        };
+        if team.revoked {
+            let (s, v) = slack_error("token_revoked");
             return (s, v, None);
         }
         if self.faults.token_revoked {
@@ -599,10 +756,10 @@ impl Inner {
         let (status, value) = match method {
             "auth.test" => (
                 200,
-                json!({"ok": true, "team_id": TEAM_ID, "team": "Fake", "user_id": "U0KLAXON01",
+                json!({"ok": true, "team_id": team.id, "team": "Fake", "user_id": "U0KLAXON01",
                 "bot_id": "B0KLAXON01", "url": "https://fake.slack.com/"}),
             ),
-            "chat.postMessage" => return self.post(args),
+            "chat.postMessage" => return self.post(args, &team.id),
             "chat.update" => self.update(args),
             "chat.postEphemeral" => (200, json!({"ok": true, "message_ts": "1.1"})),
             "conversations.open" => {
@@ -653,7 +810,7 @@ impl Inner {
         (status, value, None)
     }
 
-    fn post(&mut self, args: &Value) -> (u16, Value, Option<u64>) {
+    fn post(&mut self, args: &Value, team: &str) -> (u16, Value, Option<u64>) {
         let channel = args
             .get("channel")
             .and_then(Value::as_str)
@@ -712,6 +869,7 @@ impl Inner {
             return (s, v, None);
         }
         self.messages.push(Msg {
+            team: team.to_owned(),
             channel: channel.clone(),
             ts: ts.clone(),
             thread_ts,
@@ -724,6 +882,47 @@ impl Inner {
             200,
             json!({"ok": true, "channel": channel, "ts": ts, "message": {}}),
             None,
+        )
+    }
+
+    /// `oauth.v2.access`: the app's Basic credentials, a code handed out by the consent page (once), the
+    /// same redirect URL; answers a new bot token of the code's workspace.
+    fn oauth_access(&mut self, args: &Value, authorization: &str) -> (u16, Value) {
+        use base64::Engine as _;
+        let basic = authorization
+            .strip_prefix("Basic ")
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
+        let (id, secret) = basic.split_once(':').unwrap_or_default();
+        if id.is_empty() || id != self.oauth.client_id {
+            return slack_error("invalid_client_id");
+        }
+        if secret != self.oauth.client_secret {
+            return slack_error("bad_client_secret");
+        }
+        let s = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let Some((team_id, name, redirect)) = self.oauth.codes.remove(&s("code")) else {
+            return slack_error("invalid_code");
+        };
+        if redirect != s("redirect_uri") {
+            return slack_error("bad_redirect_uri");
+        }
+        self.oauth.minted += 1;
+        let token = format!("xoxb-{team_id}-{:04}", self.oauth.minted);
+        self.tokens.insert(
+            token.clone(),
+            Team {
+                id: team_id.clone(),
+                revoked: false,
+            },
+        );
+        (
+            200,
+            json!({"ok": true, "access_token": token, "token_type": "bot",
+                "scope": "chat:write,commands", "bot_user_id": "U0KLAXON01", "app_id": "A0KLAXON",
+                "team": {"name": name, "id": team_id}, "enterprise": null, "is_enterprise_install": false,
+                "authed_user": {"id": "U0INSTALLER"}}),
         )
     }
 

@@ -6,11 +6,28 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://klaxon.db";
 
 /// Where the database is; shared by every subcommand.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// Database URL: `sqlite://PATH` (created on first start) or `postgres://USER:PASSWORD@HOST:PORT/DB`.
     #[arg(long, env = "KLAXON_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// The PostgreSQL password, instead of the one in the URL (which then needs none). Also
+    /// `KLAXON_DATABASE_PASSWORD_FILE` (the container convention); a value `kms:<base64>` is decrypted with
+    /// AWS KMS at start-up.
+    #[arg(long, env = "KLAXON_DATABASE_PASSWORD", hide_env_values = true, global = true)]
+    pub database_password: Option<String>,
+}
+
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &redact(&self.database_url))
+            .field(
+                "database_password",
+                &self.database_password.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
 }
 
 /// Settings of the HTTP service.
@@ -165,6 +182,33 @@ pub struct ConfigError {
 }
 
 impl DatabaseArgs {
+    /// The URL to connect with: the configured one, with the password from `KLAXON_DATABASE_PASSWORD` (or
+    /// its file, or KMS) when one is given.
+    pub async fn url(&self) -> Result<String, ConfigError> {
+        const SETTING: &str = "--database-password / KLAXON_DATABASE_PASSWORD";
+        let password = crate::secrets::config_secret(
+            SETTING,
+            "KLAXON_DATABASE_PASSWORD",
+            self.database_password.as_deref(),
+        )
+        .await?;
+        let Some(password) = password else {
+            return Ok(self.database_url.clone());
+        };
+        let mut url = url::Url::parse(&self.database_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+            .ok_or_else(|| ConfigError {
+                setting: SETTING,
+                message: "is only for a postgres:// database URL".into(),
+            })?;
+        url.set_password(Some(&password)).map_err(|()| ConfigError {
+            setting: SETTING,
+            message: "cannot be set on this database URL".into(),
+        })?;
+        Ok(url.to_string())
+    }
+
     /// Checks the URL names a supported database.
     pub fn validate(&self) -> Result<(), ConfigError> {
         klaxon_db::Dialect::from_url(&self.database_url)

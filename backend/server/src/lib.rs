@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod notify;
+pub mod secrets;
 pub mod serve;
 pub mod slack;
 pub mod store;

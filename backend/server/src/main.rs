@@ -3,7 +3,10 @@
 use std::io::Write as _;
 
 use clap::{Parser, Subcommand};
-use klaxon::config::{DatabaseArgs, ServeArgs};
+use klaxon::{
+    config::{DatabaseArgs, ServeArgs},
+    secrets::SecretArgs,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Klaxon forwards alerts from AWS and any HTTPS caller into Slack, and escalates the ones nobody
@@ -13,6 +16,8 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(flatten)]
     db: DatabaseArgs,
+    #[command(flatten)]
+    secrets: SecretArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +31,22 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Manage the secrets stored in the database (Slack bot tokens, ingest tokens).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Re-wrap every stored data key under the configured key: after replacing the local master key (the old
+    /// one given with `--previous-master-key-file`), or after setting a new `KLAXON_KMS_KEY_ID` (the old KMS
+    /// key must still allow Decrypt until this finishes). Works in batches; safe to interrupt and run again,
+    /// also while `klaxon serve` runs. Replicas are then restarted with the new key only.
+    Rotate {
+        /// Data keys re-wrapped per batch.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,9 +79,9 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => klaxon::serve::run(&cli.db, &args).await,
+        Command::Serve(args) => klaxon::serve::run(&cli.db, &cli.secrets, &args).await,
         Command::Migrate => {
-            let store = klaxon::serve::open_store(&cli.db).await?;
+            let store = klaxon::serve::open_store(&cli.db, None).await?;
             store.database().pool.close().await;
             tracing::info!("Database is up to date.");
             Ok(())
@@ -68,7 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(AccountCommand::Create { name }) => {
             let name = name.trim();
             anyhow::ensure!(!name.is_empty(), "--name must not be empty");
-            let store = klaxon::serve::open_store(&cli.db).await?;
+            let store = klaxon::serve::open_store(&cli.db, None).await?;
             let account = store.create_account(name).await?;
             tracing::info!(
                 account = account.id,
@@ -76,6 +97,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", account.token)?;
+            Ok(())
+        }
+        Command::Secrets(SecretsCommand::Rotate { batch }) => {
+            let store = klaxon::serve::open_store(&cli.db, Some(&cli.secrets)).await?;
+            klaxon::secrets::rotate_all(store.secrets(), batch).await?;
+            store.database().pool.close().await;
             Ok(())
         }
     }

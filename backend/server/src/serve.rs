@@ -18,40 +18,74 @@ use crate::{
     ingest::{rate_limit::RateLimit, sns::SnsVerifier},
     jobs::{self, JobContext},
     notify::{Directory, LogNotifier, NoDirectory, Notifier, SkipNotifier},
-    slack::Slack,
+    secrets::{SecretArgs, Secrets},
+    slack::{Slack, SlackConfig},
     store::Store,
 };
 
-/// Opens the database and applies every migration (the queue's and the server's).
-pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Store> {
+/// Opens the database and applies every migration (the queue's and the server's). With `secrets`, the
+/// stored secrets are sealed and opened with the configured key (created on first start of an empty
+/// database); without, the store handles no secret (commands that need none, so they never touch the key).
+pub async fn open_store(db: &DatabaseArgs, secrets: Option<&SecretArgs>) -> anyhow::Result<Store> {
     db.validate()?;
-    let database = Database::connect(&db.database_url, &PoolSettings::default())
+    let url = db.url().await?;
+    let database = Database::connect(&url, &PoolSettings::default())
         .await
-        .with_context(|| format!("cannot open the database {}", redact(&db.database_url)))?;
+        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
     klaxon_queue::MIGRATOR
         .run(&database)
         .await
         .context("cannot migrate the job queue's tables")?;
-    let store = Store::new(database);
-    store.migrate().await.context("cannot migrate the database")?;
-    Ok(store)
+    Store::new(database.clone(), Secrets::unavailable(database.clone()))
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    let sealing = match secrets {
+        None => Secrets::unavailable(database.clone()),
+        Some(args) => {
+            let has_keys = Secrets::any_data_keys(&database)
+                .await
+                .context("cannot read the data keys")?;
+            let (current, previous) = args.providers(&db.database_url, !has_keys).await?;
+            Secrets::new(database.clone(), current, previous)
+        }
+    };
+    Ok(Store::new(database, sealing))
+}
+
+/// Checks the configured key opens this database's secrets (naming the setting when not), then seals what
+/// earlier versions stored in clear.
+async fn open_secrets(store: &Store) -> anyhow::Result<()> {
+    store.secrets().check().await?;
+    let sealed = store
+        .seal_plaintext_tokens()
+        .await
+        .context("cannot seal the ingest tokens stored in clear by an earlier version")?;
+    if sealed > 0 {
+        tracing::info!(
+            endpoints = sealed,
+            "Sealed the ingest tokens an earlier version stored in clear."
+        );
+    }
+    Ok(())
 }
 
 /// Runs the service until a shutdown signal.
-pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
+pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url()?;
     args.workers.validate()?;
     // Every setting is checked before the database is opened (and migrated): a bad value changes nothing.
     let rate = args.ingest.rate_limit()?;
     let verifier = SnsVerifier::from_args(&args.ingest.sns)?;
-    let slack_credentials = args.slack.credentials()?;
-    let store = open_store(db).await?.with_slack_sync(slack_credentials.is_some());
+    let slack_config = args.slack.resolve().await?;
+    let store = open_store(db, Some(secrets))
+        .await?
+        .with_slack_sync(slack_config.is_some());
+    open_secrets(&store).await?;
     let queue = Queue::new(store.database().clone());
     let ingest = ingest_state(&args.ingest, verifier, rate, &store, &queue);
-    let slack = match &slack_credentials {
-        Some((token, secret)) => Some(Arc::new(
-            connect_slack(&args.slack, token, secret, &store, &queue).await?,
-        )),
+    let slack = match &slack_config {
+        Some(config) => Some(Arc::new(connect_slack(config, &store, &queue).await?)),
         None => None,
     };
     let state = AppState {
@@ -116,23 +150,22 @@ pub async fn run(db: &DatabaseArgs, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Slack with the configured workspace, checked once with `auth.test`: a refused token is logged and the
-/// workspace marked unhealthy (alerts are still stored and escalated), a network failure is only logged.
-async fn connect_slack(
-    args: &crate::slack::SlackArgs,
-    token: &str,
-    secret: &str,
-    store: &Store,
-    queue: &Queue,
-) -> anyhow::Result<Slack> {
-    let settings = Slack::settings(args);
-    let slack = Slack::new(settings, token, secret, store.clone(), queue.clone())
-        .context("cannot build the Slack client")?;
-    match slack.check().await {
-        Ok(()) => tracing::info!(team = slack.team_id().as_deref().unwrap_or("-"), api = %args.slack_api_url,
-            "Slack is on: alerts are posted, updated and escalated in Slack."),
-        Err(e) => tracing::error!(error = %e, api = %args.slack_api_url,
-            "Slack is configured but the workspace could not be checked; Klaxon checks again every minute."),
+/// Slack with the configured workspace (checked once with `auth.test`: a refused token is logged and the
+/// workspace marked unhealthy, alerts are still stored and escalated; a network failure is only logged) and
+/// the OAuth installs, when on.
+async fn connect_slack(config: &SlackConfig, store: &Store, queue: &Queue) -> anyhow::Result<Slack> {
+    let slack = Slack::new(config, store.clone(), queue.clone()).context("cannot build the Slack client")?;
+    if let Some(ws) = slack.configured() {
+        match slack.check(ws).await {
+            Ok(()) => tracing::info!(team = ws.team_id().as_deref().unwrap_or("-"), api = %config.api_url,
+                "Slack is on: alerts are posted, updated and escalated in the configured workspace."),
+            Err(e) => tracing::error!(error = %e, api = %config.api_url,
+                "Slack is configured but the workspace could not be checked; Klaxon checks again every minute."),
+        }
+    }
+    if config.oauth.is_some() {
+        tracing::info!(api = %config.api_url,
+            "Slack installs are on: each workspace that installs Klaxon at /slack/install becomes an account.");
     }
     Ok(slack)
 }
@@ -173,8 +206,9 @@ fn notifier(args: &WorkerArgs) -> anyhow::Result<Arc<dyn Notifier>> {
         None => {
             tracing::info!(
                 "Slack is not configured: alerts are stored, grouped, escalated and visible through the API, \
-                 but notifications are skipped. Set KLAXON_SLACK_BOT_TOKEN and KLAXON_SLACK_SIGNING_SECRET to \
-                 post them, or KLAXON_NOTIFY_LOG=PATH to write them to a file."
+                 but notifications are skipped. Set KLAXON_SLACK_SIGNING_SECRET with KLAXON_SLACK_BOT_TOKEN (one \
+                 workspace) or KLAXON_SLACK_CLIENT_ID and KLAXON_SLACK_CLIENT_SECRET (installs) to post them, or \
+                 KLAXON_NOTIFY_LOG=PATH to write them to a file."
             );
             Ok(Arc::new(SkipNotifier))
         }

@@ -23,7 +23,7 @@ struct App {
 }
 
 async fn app(db: Database) -> App {
-    let store = Store::new(db);
+    let store = Store::new(db.clone(), klaxon::secrets::Secrets::ephemeral(db.clone()));
     store.migrate().await.unwrap();
     let a = store.create_account("a").await.unwrap().token;
     let b = store.create_account("b").await.unwrap().token;

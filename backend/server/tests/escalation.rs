@@ -33,7 +33,7 @@ struct Env {
 
 async fn env(db: Database, members: &[&str]) -> Env {
     klaxon_queue::MIGRATOR.run(&db).await.unwrap();
-    let store = Store::new(db.clone());
+    let store = Store::new(db.clone(), klaxon::secrets::Secrets::ephemeral(db.clone()));
     store.migrate().await.unwrap();
     let account = store.create_account("a").await.unwrap().id;
     let team = store

@@ -70,7 +70,7 @@ struct App {
 
 async fn app_with(db: Database, verify: bool, rate: RateLimit) -> App {
     klaxon_queue::MIGRATOR.run(&db).await.unwrap();
-    let store = Store::new(db);
+    let store = Store::new(db.clone(), klaxon::secrets::Secrets::ephemeral(db.clone()));
     store.migrate().await.unwrap();
     let token = store.create_account("a").await.unwrap().token;
     let mut state = AppState::new(store.clone(), "https://klaxon.test");

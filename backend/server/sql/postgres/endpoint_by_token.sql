@@ -1,1 +1,1 @@
-SELECT account_id, id, team_id, escalation_policy_id, name, allowed_topic_arns, alert_grouping_minutes, notification_grouping_minutes, ingest_token FROM endpoints WHERE ingest_token = $1
+SELECT account_id, id, team_id, escalation_policy_id, name, allowed_topic_arns, alert_grouping_minutes, notification_grouping_minutes, ingest_token, ingest_token_sealed FROM endpoints WHERE ingest_token = $1

@@ -1,1 +1,1 @@
-SELECT id, team_id, escalation_policy_id, name, allowed_topic_arns, alert_grouping_minutes, notification_grouping_minutes, ingest_token FROM endpoints WHERE account_id = ? AND id = ?
+SELECT id, team_id, escalation_policy_id, name, allowed_topic_arns, alert_grouping_minutes, notification_grouping_minutes, ingest_token, ingest_token_sealed FROM endpoints WHERE account_id = ? AND id = ?

@@ -175,6 +175,28 @@ pub async fn set_slack_delivery(store: &Store, id: &str, delivery: &str) -> Resu
     Ok(())
 }
 
+/// The alerts not closed of a Slack workspace, newest first (at most `limit`), and how many there are: of
+/// `account` (an installed workspace), or with `None` of every account without an install (the configured
+/// workspace).
+pub async fn open_in_workspace(
+    store: &Store,
+    account: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<StoredAlert>, u64), AlertError> {
+    let db = store.database();
+    let rows = sqlx::query(db::alert_sql!(db, "alert_open_in_workspace"))
+        .bind(account)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    let alerts = rows.iter().map(db::flatten).collect::<Result<Vec<_>, _>>()?;
+    let total: i64 = sqlx::query_scalar(db::alert_sql!(db, "alert_open_in_workspace_count"))
+        .bind(account)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((alerts, u64::try_from(total).unwrap_or(0)))
+}
+
 /// The alerts of `account` in the digest of `channel` first seen in `[from_ms, to_ms)`, newest first (at most
 /// `limit`), and how many there are in all.
 pub async fn digest_of(

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use actions::{Acted, Action, act, digest_of, get, get_any, list, set_slack_delivery};
+pub use actions::{Acted, Action, act, digest_of, get, get_any, list, open_in_workspace, set_slack_delivery};
 pub use follow_up::{EscalateJob, SyncJob};
 pub use ingest::{IngestAction, Ingested, ingest};
 pub use log::{LogEntry, LogLine};

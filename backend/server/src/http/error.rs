@@ -92,7 +92,9 @@ impl From<StoreError> for AppError {
                 message,
                 field: field.to_owned(),
             },
-            e @ (StoreError::Db(_) | StoreError::Corrupt(_)) => Self::Internal(e.into()),
+            e @ (StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Secret(_)) => {
+                Self::Internal(e.into())
+            }
         }
     }
 }

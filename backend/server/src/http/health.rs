@@ -11,8 +11,9 @@ use super::AppState;
 pub(super) struct Health {
     /// `ok`, or what is wrong.
     pub(super) status: &'static str,
-    /// `/readyz` only, when Slack is configured: `ok`, or why the workspace cannot be used (Klaxon still
-    /// stores and escalates alerts; it is ready).
+    /// `/readyz` only, when Slack is configured: `ok`, or why the configured workspace
+    /// (`KLAXON_SLACK_BOT_TOKEN`) cannot be used (Klaxon still stores and escalates alerts; it is ready).
+    /// Installed workspaces are shown by `GET /v1/workspace` and `/metrics`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) slack: Option<String>,
 }
@@ -39,10 +40,10 @@ pub(super) async fn healthz() -> Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let slack = state.slack.as_ref().map(|s| {
-        let h = s.health();
-        match (h.ok, h.reason) {
-            (true, _) => "ok".to_owned(),
-            (false, reason) => format!("unhealthy: {}", reason.unwrap_or_default()),
+        let h = s.configured().map(|ws| ws.health());
+        match h {
+            Some(h) if !h.ok => format!("unhealthy: {}", h.reason.unwrap_or_default()),
+            _ => "ok".to_owned(),
         }
     });
     if state.store.database().ping().await {
@@ -63,8 +64,21 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<H
     responses((status = 200, description = "Prometheus text exposition format 0.0.4",
         content_type = "text/plain", body = String)))]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.ingest.metrics.render(),
-    )
+    let mut text = state.ingest.metrics.render();
+    if state.slack.is_some() {
+        // Read at scrape time: installs and uninstalls are handled by any replica.
+        match crate::slack::installs::counts(&state.store).await {
+            Ok((active, inactive)) => {
+                text.push_str(
+                    "# HELP klaxon_slack_workspaces Slack workspaces installed through OAuth, by state (inactive: \
+                     uninstalled or token revoked).\n# TYPE klaxon_slack_workspaces gauge\n",
+                );
+                text.push_str(&format!(
+                    "klaxon_slack_workspaces{{state=\"active\"}} {active}\nklaxon_slack_workspaces{{state=\"inactive\"}} {inactive}\n"
+                ));
+            }
+            Err(e) => tracing::warn!(error = %e, "Could not count the Slack workspaces for /metrics."),
+        }
+    }
+    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -7,6 +7,7 @@ mod extract;
 mod health;
 pub mod ingest;
 mod jobs;
+pub mod oauth;
 pub mod openapi;
 mod policies;
 mod simulate;
@@ -114,6 +115,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(jobs::routes())
         .merge(ingest::routes())
         .merge(slack::routes())
+        .merge(oauth::routes())
         .merge(workspace::routes())
 }
 

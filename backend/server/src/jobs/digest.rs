@@ -101,6 +101,9 @@ impl BackgroundJob for DigestJob {
         let Some(slack) = &ctx.slack else {
             return Ok(());
         };
+        if !super::sync::usable(slack, &self.account_id).await? {
+            return Ok(());
+        }
         let db = ctx.store.database();
         let reference = format!("{}@{}", self.channel, self.hour_ms);
         let existing = store::get(db, &self.account_id, Kind::Digest, &reference)
@@ -150,12 +153,12 @@ impl BackgroundJob for DigestJob {
         let now = ctx.queue.now_ms();
         match existing {
             None => {
-                let key = slack.channel_key(&self.channel);
+                let key = slack.channel_key(&self.account_id, &self.channel).await;
                 if let Err(wait) = slack.client.pacer().try_take(&key, CHANNEL_POSTS) {
                     return Err(JobError::defer("channel pace", wait));
                 }
                 let (ts, channel) = slack
-                    .post_joining(&self.channel, &message, None, false)
+                    .post_joining(&self.account_id, &self.channel, &message, None, false)
                     .await
                     .map_err(job_error)?;
                 store::record(
@@ -183,7 +186,7 @@ impl BackgroundJob for DigestJob {
                     ));
                 }
                 slack
-                    .update(&m.channel, &m.ts, &message)
+                    .update(&self.account_id, &m.channel, &m.ts, &message)
                     .await
                     .map_err(job_error)?;
                 store::rendered(db, m.id, version, now)

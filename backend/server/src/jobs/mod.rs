@@ -6,6 +6,7 @@ pub mod digest;
 pub mod enqueue;
 pub mod escalate;
 pub mod press;
+pub mod slack_event;
 pub mod sync;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::{
 pub use crate::alerts::{EscalateJob, SyncJob};
 pub use digest::DigestJob;
 pub use press::PressJob;
+pub use slack_event::EventJob;
 
 /// What every job of the server can reach.
 #[derive(Debug, Clone)]
@@ -60,4 +62,5 @@ pub fn runner(ctx: JobContext) -> Runner<JobContext> {
         .register::<SyncJob>()
         .register::<DigestJob>()
         .register::<PressJob>()
+        .register::<EventJob>()
 }

@@ -48,15 +48,12 @@ impl BackgroundJob for PressJob {
         let alert = alerts::get_any(&ctx.store, &p.alert_id)
             .await
             .map_err(JobError::retryable)?;
-        let foreign = match (
-            &alert,
-            ctx.slack
-                .as_ref()
-                .and_then(|s| s.team_of(alert.as_ref().map_or("", |a| &a.account_id))),
-        ) {
-            (Some(_), Some(team)) => team != p.team_id,
-            _ => false,
+        let team = match (&alert, &ctx.slack) {
+            (Some(a), Some(slack)) => slack.team_of(&a.account_id).await,
+            _ => None,
         };
+        // A press in another workspace than the alert's (one that Klaxon's message could not be in).
+        let foreign = alert.is_some() && team.is_some_and(|t| t != p.team_id);
         let Some(alert) = alert.filter(|_| !foreign) else {
             self.tell(
                 ctx,

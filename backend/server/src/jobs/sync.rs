@@ -64,6 +64,11 @@ pub(super) fn job_error(e: SlackError) -> JobError {
         SlackError::Workspace { code } => {
             JobError::defer(format!("Slack workspace unhealthy: {code}"), UNHEALTHY_WAIT)
         }
+        // Became inactive during this run: the next run sees it and ends.
+        SlackError::Inactive { reason } => JobError::defer(
+            format!("Slack workspace inactive: {reason}"),
+            Duration::from_secs(5),
+        ),
         SlackError::RateLimited { retry_after, .. } => JobError::defer("Slack rate limit", retry_after),
         SlackError::Transient { .. } => JobError::retryable(e),
         SlackError::Api { .. } => JobError::fatal(e),
@@ -75,17 +80,14 @@ fn db_error(e: impl std::fmt::Display) -> JobError {
 }
 
 async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), JobError> {
-    let health = slack.health();
-    if !health.ok {
-        return Err(JobError::defer(
-            format!("Slack workspace unhealthy: {}", health.reason.unwrap_or_default()),
-            UNHEALTHY_WAIT,
-        ));
-    }
     let db = ctx.store.database();
     let Some(alert) = alerts::get_any(&ctx.store, alert_id).await.map_err(db_error)? else {
         return Ok(());
     };
+    if !usable(slack, &alert.account_id).await? {
+        return Ok(());
+    }
+    let account = alert.account_id.as_str();
     let history = alerts::log::since(db, &alert.id, 0).await.map_err(db_error)?;
     let recent = Recent::of(history.iter().map(|e| &e.line));
     let posted = store::of_alert(db, &alert.id).await.map_err(db_error)?;
@@ -103,7 +105,7 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
                 return Ok(());
             };
             let channel = team.slack_channel;
-            let key = slack.channel_key(&channel);
+            let key = slack.channel_key(account, &channel).await;
             if let Err(wait) = slack.client.pacer().try_take(&key, CHANNEL_POSTS) {
                 let (waiting, waited) = slack.wait_for_channel(&key, &alert.id);
                 if waiting > DIGEST_AFTER || (waited > LONGEST_WAIT && waiting >= STORM_AT) {
@@ -120,7 +122,7 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
             }
             let message = render::channel_message(&alert, &recent);
             let (ts, channel) = slack
-                .post_joining(&channel, &message, None, false)
+                .post_joining(account, &channel, &message, None, false)
                 .await
                 .map_err(job_error)?;
             slack.done_waiting(&key, &alert.id);
@@ -195,7 +197,7 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
             let Some(message) = render::thread_line(&alert, &entry.line) else {
                 continue;
             };
-            let key = slack.channel_key(&parent.channel);
+            let key = slack.channel_key(account, &parent.channel).await;
             // New alerts waiting for their first post go first: being seen matters more than the history.
             if slack.waiting_for_channel(&key) > 0 {
                 return Err(JobError::defer(
@@ -207,7 +209,7 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
                 return Err(JobError::defer("channel pace (thread)", wait));
             }
             let (ts, channel) = slack
-                .post(&parent.channel, &message, Some(&parent.ts), false)
+                .post(account, &parent.channel, &message, Some(&parent.ts), false)
                 .await
                 .map_err(job_error)?;
             store::record(
@@ -248,7 +250,7 @@ async fn update(
             Duration::from_millis(u64::try_from(UPDATE_SPACING_MS - since).unwrap_or(0)),
         ));
     }
-    match slack.update(&m.channel, &m.ts, message).await {
+    match slack.update(&m.account_id, &m.channel, &m.ts, message).await {
         Ok(()) => store::rendered(db, m.id, version, now).await.map_err(db_error),
         Err(SlackError::Api { code, .. })
             if matches!(
@@ -262,7 +264,7 @@ async fn update(
                 "A Klaxon message is gone from Slack; posting it again."
             );
             let (ts, channel) = slack
-                .post(&m.channel, message, None, false)
+                .post(&m.account_id, &m.channel, message, None, false)
                 .await
                 .map_err(job_error)?;
             store::replaced(db, m.id, &channel, &ts, version, now)
@@ -271,6 +273,29 @@ async fn update(
         }
         Err(e) => Err(job_error(e)),
     }
+}
+
+/// Whether `account`'s workspace can take calls now: `false` when it is inactive (uninstalled, revoked, or
+/// none: there is nothing to bring up to date; a reinstall syncs the account's open alerts again), a
+/// deferral while it is unhealthy.
+pub(super) async fn usable(slack: &Slack, account: &str) -> Result<bool, JobError> {
+    let ws = slack.workspace(account).await.map_err(job_error)?;
+    if let Some(reason) = &ws.inactive {
+        tracing::debug!(
+            account,
+            reason,
+            "The account's Slack workspace is inactive; nothing is sent."
+        );
+        return Ok(false);
+    }
+    let health = ws.health();
+    if !health.ok {
+        return Err(JobError::defer(
+            format!("Slack workspace unhealthy: {}", health.reason.unwrap_or_default()),
+            UNHEALTHY_WAIT,
+        ));
+    }
+    Ok(true)
 }
 
 /// Enqueues the refresh of the digest the alert is in.

@@ -67,6 +67,13 @@ pub enum SlackError {
         /// Slack's error code (`token_revoked`, `invalid_auth`, `account_inactive`, ...).
         code: String,
     },
+    /// The workspace is inactive (it uninstalled Klaxon, revoked its token, or the account has no
+    /// workspace): no call is made for it until it installs Klaxon again.
+    #[error("the Slack workspace is inactive: {reason}")]
+    Inactive {
+        /// Why (`app_uninstalled`, `tokens_revoked`, `not_installed`, `token_unreadable`).
+        reason: String,
+    },
     /// Over Slack's rate (a 429, or Klaxon's own pacing): try again after `retry_after`.
     #[error("Slack {method} is rate limited; retry after {retry_after:?}")]
     RateLimited {
@@ -86,10 +93,11 @@ pub enum SlackError {
 }
 
 impl SlackError {
-    /// Slack's error code, for `Api` and `Workspace` errors.
+    /// Slack's error code, for `Api` and `Workspace` errors (the reason, for `Inactive`).
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Api { code, .. } | Self::Workspace { code } => Some(code),
+            Self::Inactive { reason } => Some(reason),
             _ => None,
         }
     }
@@ -119,6 +127,14 @@ pub enum Args {
     Form(Vec<(&'static str, String)>),
     /// A `GET` with a query string.
     Query(Vec<(&'static str, String)>),
+}
+
+/// Who a call is made as.
+enum Auth<'a> {
+    /// A workspace's bot token.
+    Bearer(&'a str),
+    /// The app itself (client id and secret), for `oauth.v2.access`.
+    Basic(&'a str, &'a str),
 }
 
 /// A Slack Web API client (cheap to clone; clones share the connection pool and the pacing).
@@ -163,13 +179,45 @@ impl SlackClient {
         method: &'static str,
         args: Args,
     ) -> Result<Value, SlackError> {
+        self.call_as(team, &Auth::Bearer(token), method, args).await
+    }
+
+    /// `oauth.v2.access`: exchanges an install's `code` for the workspace's bot token, authenticated as the
+    /// app (HTTP Basic with its client id and secret, which Slack prefers to body parameters).
+    pub async fn oauth_access(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<Value, SlackError> {
+        let args = Args::Form(vec![
+            ("code", code.to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+        ]);
+        self.call_as(
+            "oauth",
+            &Auth::Basic(client_id, client_secret),
+            "oauth.v2.access",
+            args,
+        )
+        .await
+    }
+
+    async fn call_as(
+        &self,
+        team: &str,
+        auth: &Auth<'_>,
+        method: &'static str,
+        args: Args,
+    ) -> Result<Value, SlackError> {
         let url = format!("{}/{method}", self.settings.base_url);
         self.pace(team, method).await?;
         let attempts = self.settings.max_attempts.max(1);
         let mut backoff = self.settings.initial_backoff;
         let mut attempt = 1;
         loop {
-            let err = match self.send(&url, token, &args).await {
+            let err = match self.send(&url, auth, &args).await {
                 Ok((status, retry_after, body)) => match classify(method, status, retry_after, &body) {
                     Ok(v) => return Ok(v),
                     Err(e) => e,
@@ -194,7 +242,9 @@ impl SlackClient {
                     }
                     *retry_after
                 }
-                SlackError::Api { .. } | SlackError::Workspace { .. } => return Err(err),
+                SlackError::Api { .. } | SlackError::Workspace { .. } | SlackError::Inactive { .. } => {
+                    return Err(err);
+                }
             };
             if attempt >= attempts {
                 return Err(err);
@@ -226,13 +276,17 @@ impl SlackClient {
     async fn send(
         &self,
         url: &str,
-        token: &str,
+        auth: &Auth<'_>,
         args: &Args,
     ) -> Result<(reqwest::StatusCode, Option<Duration>, bytes::Bytes), reqwest::Error> {
         let req = match args {
-            Args::Json(body) => self.http.post(url).bearer_auth(token).json(body),
-            Args::Form(pairs) => self.http.post(url).bearer_auth(token).form(pairs),
-            Args::Query(pairs) => self.http.get(url).bearer_auth(token).query(pairs),
+            Args::Json(body) => self.http.post(url).json(body),
+            Args::Form(pairs) => self.http.post(url).form(pairs),
+            Args::Query(pairs) => self.http.get(url).query(pairs),
+        };
+        let req = match auth {
+            Auth::Bearer(token) => req.bearer_auth(token),
+            Auth::Basic(id, secret) => req.basic_auth(id, Some(secret)),
         };
         let resp = req.send().await?;
         let status = resp.status();

@@ -1,33 +1,42 @@
-//! Slack: the messages, buttons and escalation DMs Klaxon's users see.
+//! Slack: the messages, buttons and escalation DMs Klaxon's users see, in every workspace connected.
 //!
-//! The pieces: [`client`] (the Web API client: timeouts, retries, pacing by Slack's tiers), [`blocks`] (Block
-//! Kit as types, limits kept by construction), [`render`] (what each message says), [`signing`] (request
-//! signatures), [`interactions`] (reading a button press), [`store`] (the messages Klaxon posted), and here the
-//! workspace Klaxon talks to, its health, and Slack as the escalation engine's [`Directory`] and
-//! [`Notifier`]. The jobs that sync messages (`jobs::sync`, `jobs::digest`) and apply presses
-//! (`jobs::press`) use them.
+//! The pieces: [`config`] (settings), [`client`] (the Web API client: timeouts, retries, pacing by Slack's
+//! tiers), [`workspace`] (which workspace an account's alerts go to, and its health), [`installs`] (the
+//! workspaces installed through OAuth), [`blocks`] (Block Kit as types, limits kept by construction),
+//! [`render`] (what each message says), [`signing`] (request signatures), [`interactions`] (reading a button
+//! press), [`events`] (reading Events API deliveries and slash commands), [`store`] (the messages Klaxon
+//! posted), and here Slack as the escalation engine's [`Directory`] and [`Notifier`]. The jobs that sync
+//! messages (`jobs::sync`, `jobs::digest`), apply presses (`jobs::press`) and answer events
+//! (`jobs::slack_event`) use them.
 //!
-//! One workspace is configured with `KLAXON_SLACK_BOT_TOKEN` and `KLAXON_SLACK_SIGNING_SECRET`; every account
-//! of this Klaxon posts to it.
+//! Two ways of connecting workspaces, which can be combined: `KLAXON_SLACK_BOT_TOKEN` names one workspace
+//! that every account without an install of its own posts to; OAuth installs (`KLAXON_SLACK_CLIENT_ID`)
+//! make each installing workspace an account of its own, with its bot token sealed in the database.
 
 pub mod blocks;
 pub mod client;
+pub mod config;
+pub mod events;
+pub mod installs;
 pub mod interactions;
 pub mod pace;
 pub mod render;
 pub mod signing;
 pub mod store;
+pub mod workspace;
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError, RwLock},
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
 
 pub use client::{Args, ClientSettings, SlackClient, SlackError};
+pub use config::{OAuthApp, SlackArgs, SlackConfig};
 pub use signing::SigningSecret;
+pub use workspace::{Health, Workspace};
 
 use crate::{
     alerts::{self, StoredAlert},
@@ -36,123 +45,33 @@ use crate::{
     store::Store,
 };
 
-/// Settings of Slack: the Web API's address and the one workspace's credentials.
-#[derive(Clone, clap::Args)]
-pub struct SlackArgs {
-    /// Base URL of Slack's Web API (tests point it at a local fake).
-    #[arg(long, env = "KLAXON_SLACK_API_URL", default_value = "https://slack.com/api")]
-    pub slack_api_url: String,
-    /// Bot token (`xoxb-…`) of the workspace Klaxon posts to. With the signing secret it turns Slack on;
-    /// without both, alerts are stored, grouped and escalated but nothing is posted.
-    #[arg(long, env = "KLAXON_SLACK_BOT_TOKEN", hide_env_values = true)]
-    pub slack_bot_token: Option<String>,
-    /// Signing secret of the Slack app, from its "Basic Information" page: proves that a button press comes
-    /// from Slack.
-    #[arg(long, env = "KLAXON_SLACK_SIGNING_SECRET", hide_env_values = true)]
-    pub slack_signing_secret: Option<String>,
-    /// Time allowed for one Slack call, answer included, in milliseconds (at most 3 s of it to connect).
-    /// A call that takes longer is retried like a 5xx.
-    #[arg(long, env = "KLAXON_SLACK_TIMEOUT_MS", default_value_t = 5000)]
-    pub slack_timeout_ms: u64,
-}
-
-impl std::fmt::Debug for SlackArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackArgs")
-            .field("slack_api_url", &self.slack_api_url)
-            .field("slack_bot_token", &self.slack_bot_token.as_ref().map(|_| "***"))
-            .field(
-                "slack_signing_secret",
-                &self.slack_signing_secret.as_ref().map(|_| "***"),
-            )
-            .field("slack_timeout_ms", &self.slack_timeout_ms)
-            .finish()
-    }
-}
-
-impl SlackArgs {
-    /// The token and secret, when Slack is on; an error naming the setting when only one is given, or the
-    /// API URL is not http(s).
-    pub fn credentials(&self) -> Result<Option<(String, String)>, crate::config::ConfigError> {
-        let url = url::Url::parse(&self.slack_api_url).ok();
-        if !url
-            .as_ref()
-            .is_some_and(|u| matches!(u.scheme(), "http" | "https"))
-        {
-            return Err(crate::config::ConfigError {
-                setting: "--slack-api-url / KLAXON_SLACK_API_URL",
-                message: format!("{:?} is not an http(s) URL", self.slack_api_url),
-            });
-        }
-        if !(100..=60_000).contains(&self.slack_timeout_ms) {
-            return Err(crate::config::ConfigError {
-                setting: "--slack-timeout-ms / KLAXON_SLACK_TIMEOUT_MS",
-                message: "must be 100 to 60000".into(),
-            });
-        }
-        let token = self
-            .slack_bot_token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        let secret = self
-            .slack_signing_secret
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        match (token, secret) {
-            (Some(t), Some(s)) => Ok(Some((t.to_owned(), s.to_owned()))),
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(crate::config::ConfigError {
-                setting: "--slack-signing-secret / KLAXON_SLACK_SIGNING_SECRET",
-                message:
-                    "is required with KLAXON_SLACK_BOT_TOKEN: without it button presses cannot be checked"
-                        .into(),
-            }),
-            (None, Some(_)) => Err(crate::config::ConfigError {
-                setting: "--slack-bot-token / KLAXON_SLACK_BOT_TOKEN",
-                message: "is required with KLAXON_SLACK_SIGNING_SECRET: without it nothing can be posted"
-                    .into(),
-            }),
-        }
-    }
-}
-
-/// Whether a workspace can be used, and why not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Health {
-    /// Calls can be made.
-    pub ok: bool,
-    /// Why not (Slack's error code), when not.
-    pub reason: Option<String>,
-    /// Since when, Unix milliseconds.
-    pub since_ms: i64,
-}
-
-/// The workspace Klaxon talks to.
-#[derive(Debug)]
-pub struct Workspace {
-    token: String,
-    /// Slack's id of the workspace (`T…`), learnt from `auth.test`; `None` until known.
-    team_id: RwLock<Option<String>>,
-    health: RwLock<Health>,
-}
-
 /// How long presence, DND and channel members are remembered.
 const DIRECTORY_TTL: Duration = Duration::from_secs(60);
 
-/// Slack, configured: the client, the workspace and what is cached about it.
+/// Installs read from the database, by account, with when they were read (`None`: no install).
+type InstallCache = HashMap<String, (Instant, Option<Arc<Workspace>>)>;
+
+/// Slack, configured: the client, the workspaces and what is cached about them.
 #[derive(Debug)]
 pub struct Slack {
     /// The Web API client.
     pub client: SlackClient,
     /// Checks that requests come from Slack.
     pub signing: SigningSecret,
-    workspace: Workspace,
+    /// The OAuth app, when installs are on.
+    pub oauth: Option<OAuthApp>,
+    /// The workspace of `KLAXON_SLACK_BOT_TOKEN`.
+    configured: Option<Arc<Workspace>>,
+    /// What accounts with no workspace get.
+    not_installed: Arc<Workspace>,
+    installs: Mutex<InstallCache>,
     store: Store,
     queue: klaxon_queue::Queue,
+    /// By workspace and channel.
     members: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    /// By workspace and user.
     active: Mutex<HashMap<String, (Instant, bool)>>,
+    /// By workspace and user.
     dm_channels: Mutex<HashMap<String, String>>,
     /// Alerts whose first post waits for its channel's pace, by channel: more than a few waiting is a storm.
     waiting: Mutex<HashMap<String, HashMap<String, Instant>>>,
@@ -161,26 +80,28 @@ pub struct Slack {
 }
 
 impl Slack {
-    /// Slack with one workspace's bot `token` and the app's signing `secret`.
+    /// Slack with `config`'s workspaces and app.
     pub fn new(
-        settings: ClientSettings,
-        token: &str,
-        secret: &str,
+        config: &SlackConfig,
         store: Store,
         queue: klaxon_queue::Queue,
     ) -> Result<Self, reqwest::Error> {
+        let mut settings = ClientSettings::new(&config.api_url);
+        settings.timeout = config.timeout;
+        settings.connect_timeout = settings.connect_timeout.min(settings.timeout);
+        let mut not_installed = Workspace::configured("");
+        not_installed.key = "none".to_owned();
+        not_installed.inactive = Some("not_installed".to_owned());
         Ok(Self {
             client: SlackClient::new(settings)?,
-            signing: SigningSecret::new(secret),
-            workspace: Workspace {
-                token: token.to_owned(),
-                team_id: RwLock::new(None),
-                health: RwLock::new(Health {
-                    ok: true,
-                    reason: None,
-                    since_ms: crate::store::now_ms(),
-                }),
-            },
+            signing: SigningSecret::new(&config.signing_secret),
+            oauth: config.oauth.clone(),
+            configured: config
+                .bot_token
+                .as_deref()
+                .map(|t| Arc::new(Workspace::configured(t))),
+            not_installed: Arc::new(not_installed),
+            installs: Mutex::default(),
             store,
             queue,
             members: Mutex::default(),
@@ -216,152 +137,33 @@ impl Slack {
         }
     }
 
-    /// Asks Slack who the token is (`auth.test`): learns the workspace's id, and marks the workspace
-    /// unhealthy when the token is refused. A network failure leaves things as they are (the next call will
-    /// tell).
-    pub async fn check(&self) -> Result<(), SlackError> {
-        match self.call("auth.test", Args::Form(Vec::new())).await {
-            Ok(v) => {
-                if let Some(team) = v.get("team_id").and_then(Value::as_str) {
-                    *self
-                        .workspace
-                        .team_id
-                        .write()
-                        .unwrap_or_else(PoisonError::into_inner) = Some(team.to_owned());
-                }
-                self.set_health(true, None);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The workspace's id, once known.
-    pub fn team_id(&self) -> Option<String> {
-        self.workspace
-            .team_id
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Whether the workspace can be used.
-    pub fn health(&self) -> Health {
-        self.workspace
-            .health
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn set_health(&self, ok: bool, reason: Option<String>) {
-        let mut h = self
-            .workspace
-            .health
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if h.ok != ok || h.reason != reason {
-            if ok {
-                tracing::info!("The Slack workspace can be used again.");
-            } else {
-                tracing::error!(
-                    reason = reason.as_deref().unwrap_or("-"),
-                    "The Slack workspace cannot be used: no more calls are made to it until a check succeeds. \
-                     Alerts are still stored and escalated."
-                );
-            }
-            *h = Health {
-                ok,
-                reason,
-                since_ms: crate::store::now_ms(),
-            };
-        }
-    }
-
-    /// The client's settings for `args`.
-    pub fn settings(args: &SlackArgs) -> ClientSettings {
-        let mut settings = ClientSettings::new(&args.slack_api_url);
-        settings.timeout = Duration::from_millis(args.slack_timeout_ms);
-        settings.connect_timeout = settings.connect_timeout.min(settings.timeout);
-        settings
-    }
-
-    /// Checks an unhealthy workspace again every `every`, until `stop`.
-    pub async fn watch_health(self: Arc<Self>, every: Duration, stop: tokio_util::sync::CancellationToken) {
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-            if !self.health().ok || self.team_id().is_none() {
-                // The result is in the health; a failure is logged by `set_health`.
-                let _ = self.check_now().await;
-            }
-        }
-    }
-
-    /// `auth.test` even while the workspace is unhealthy (the way back to health).
-    async fn check_now(&self) -> Result<(), SlackError> {
-        let team = self.team_id().unwrap_or_else(|| "workspace".to_owned());
-        match self
-            .client
-            .call(&team, &self.workspace.token, "auth.test", Args::Form(Vec::new()))
+    /// The pace key of posts to `channel` of `account`'s workspace.
+    pub async fn channel_key(&self, account: &str, channel: &str) -> String {
+        let ws = self
+            .workspace(account)
             .await
-        {
-            Ok(v) => {
-                if let Some(team) = v.get("team_id").and_then(Value::as_str) {
-                    *self
-                        .workspace
-                        .team_id
-                        .write()
-                        .unwrap_or_else(PoisonError::into_inner) = Some(team.to_owned());
-                }
-                self.set_health(true, None);
-                Ok(())
-            }
-            Err(e @ SlackError::Workspace { .. }) => {
-                self.set_health(false, e.code().map(str::to_owned));
-                Err(e)
-            }
-            Err(e) => Err(e),
-        }
+            .map_or_else(|_| account.to_owned(), |ws| ws.key.clone());
+        format!("{ws}/post/{channel}")
     }
 
-    /// Calls `method` on the workspace; refuses at once while the workspace is unhealthy, and marks it so
-    /// when Slack says its token is no good.
-    pub async fn call(&self, method: &'static str, args: Args) -> Result<Value, SlackError> {
-        let health = self.health();
-        if !health.ok {
-            return Err(SlackError::Workspace {
-                code: health.reason.unwrap_or_else(|| "unhealthy".to_owned()),
-            });
-        }
-        let team = self.team_id().unwrap_or_else(|| "workspace".to_owned());
-        let result = self.client.call(&team, &self.workspace.token, method, args).await;
-        if let Err(SlackError::Workspace { code }) = &result {
-            self.set_health(false, Some(code.clone()));
-        }
-        result
-    }
-
-    /// The workspace an account's alerts go to: its team id, when known (every account of this Klaxon uses
-    /// the one workspace configured).
-    pub fn team_of(&self, _account_id: &str) -> Option<String> {
-        self.team_id()
-    }
-
-    /// The pace key of posts to `channel`.
-    pub fn channel_key(&self, channel: &str) -> String {
-        format!(
-            "{}/post/{channel}",
-            self.team_id().unwrap_or_else(|| "workspace".to_owned())
-        )
-    }
-
-    /// Posts `message` to `channel` (in the thread of `thread_ts`, also shown in the channel with
-    /// `broadcast`); returns its `ts` and the channel Slack answered with.
+    /// Posts `message` to `channel` of `account`'s workspace (in the thread of `thread_ts`, also shown in
+    /// the channel with `broadcast`); returns its `ts` and the channel Slack answered with.
     pub async fn post(
         &self,
+        account: &str,
+        channel: &str,
+        message: &blocks::Message,
+        thread_ts: Option<&str>,
+        broadcast: bool,
+    ) -> Result<(String, String), SlackError> {
+        let ws = self.workspace(account).await?;
+        self.post_in(&ws, channel, message, thread_ts, broadcast).await
+    }
+
+    /// [`Slack::post`] in workspace `ws`.
+    pub async fn post_in(
+        &self,
+        ws: &Workspace,
         channel: &str,
         message: &blocks::Message,
         thread_ts: Option<&str>,
@@ -380,7 +182,7 @@ impl Slack {
                 body["reply_broadcast"] = json!(true);
             }
         }
-        let v = self.call("chat.postMessage", Args::Json(body)).await?;
+        let v = self.call_in(ws, "chat.postMessage", Args::Json(body)).await?;
         let ts = v
             .get("ts")
             .and_then(Value::as_str)
@@ -398,23 +200,33 @@ impl Slack {
     }
 
     /// Replaces message `ts` of `channel` with `message`.
-    pub async fn update(&self, channel: &str, ts: &str, message: &blocks::Message) -> Result<(), SlackError> {
+    pub async fn update(
+        &self,
+        account: &str,
+        channel: &str,
+        ts: &str,
+        message: &blocks::Message,
+    ) -> Result<(), SlackError> {
         let body = json!({"channel": channel, "ts": ts, "text": message.text, "blocks": message.blocks});
-        self.call("chat.update", Args::Json(body)).await.map(|_| ())
+        self.call(account, "chat.update", Args::Json(body))
+            .await
+            .map(|_| ())
     }
 
     /// The DM channel with `user` (`conversations.open`, remembered).
-    pub async fn dm_channel(&self, user: &str) -> Result<String, SlackError> {
+    pub async fn dm_channel(&self, account: &str, user: &str) -> Result<String, SlackError> {
+        let ws = self.workspace(account).await?;
+        let key = format!("{}/{user}", ws.key);
         if let Some(c) = self
             .dm_channels
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(user)
+            .get(&key)
         {
             return Ok(c.clone());
         }
         let v = self
-            .call("conversations.open", Args::Json(json!({"users": user})))
+            .call_in(&ws, "conversations.open", Args::Json(json!({"users": user})))
             .await?;
         let channel = v
             .pointer("/channel/id")
@@ -427,33 +239,30 @@ impl Slack {
         self.dm_channels
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(user.to_owned(), channel.clone());
+            .insert(key, channel.clone());
         Ok(channel)
-    }
-
-    /// Joins a public `channel` (`conversations.join`), so Klaxon can post where it was not invited.
-    pub async fn join(&self, channel: &str) -> Result<(), SlackError> {
-        self.call(
-            "conversations.join",
-            Args::Form(vec![("channel", channel.to_owned())]),
-        )
-        .await
-        .map(|_| ())
     }
 
     /// Posts to a channel Klaxon may not have joined yet: on `not_in_channel` it joins (a public channel)
     /// and posts again.
     pub async fn post_joining(
         &self,
+        account: &str,
         channel: &str,
         message: &blocks::Message,
         thread_ts: Option<&str>,
         broadcast: bool,
     ) -> Result<(String, String), SlackError> {
-        match self.post(channel, message, thread_ts, broadcast).await {
+        let ws = self.workspace(account).await?;
+        match self.post_in(&ws, channel, message, thread_ts, broadcast).await {
             Err(SlackError::Api { code, .. }) if code == "not_in_channel" => {
-                self.join(channel).await?;
-                self.post(channel, message, thread_ts, broadcast).await
+                self.call_in(
+                    &ws,
+                    "conversations.join",
+                    Args::Form(vec![("channel", channel.to_owned())]),
+                )
+                .await?;
+                self.post_in(&ws, channel, message, thread_ts, broadcast).await
             }
             other => other,
         }
@@ -482,6 +291,7 @@ impl From<SlackError> for NotifyError {
     fn from(e: SlackError) -> Self {
         match &e {
             SlackError::Workspace { code } => Self::Workspace(code.clone()),
+            SlackError::Inactive { reason } => Self::Workspace(reason.clone()),
             SlackError::RateLimited { retry_after, .. } => Self::RetryAfter(e.to_string(), *retry_after),
             SlackError::Transient { .. } => Self::Transient(e.to_string()),
             SlackError::Api { code, .. } if RECIPIENT_ERRORS.contains(&code.as_str()) => {
@@ -505,12 +315,14 @@ pub fn is_user_id(s: &str) -> bool {
 /// who might be away beats paging nobody.
 #[async_trait::async_trait]
 impl Directory for Slack {
-    async fn channel_members(&self, _account_id: &str, channel: &str) -> Result<Vec<String>, NotifyError> {
+    async fn channel_members(&self, account_id: &str, channel: &str) -> Result<Vec<String>, NotifyError> {
+        let ws = self.workspace(account_id).await?;
+        let key = format!("{}/{channel}", ws.key);
         if let Some((at, members)) = self
             .members
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(channel)
+            .get(&key)
             && at.elapsed() < DIRECTORY_TTL
         {
             return Ok(members.clone());
@@ -523,7 +335,9 @@ impl Directory for Slack {
             if !cursor.is_empty() {
                 args.push(("cursor", cursor.clone()));
             }
-            let v = self.call("conversations.members", Args::Query(args)).await?;
+            let v = self
+                .call_in(&ws, "conversations.members", Args::Query(args))
+                .await?;
             members.extend(
                 v.get("members")
                     .and_then(Value::as_array)
@@ -545,26 +359,32 @@ impl Directory for Slack {
         self.members
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(channel.to_owned(), (Instant::now(), members.clone()));
+            .insert(key, (Instant::now(), members.clone()));
         Ok(members)
     }
 
-    async fn is_active(&self, _account_id: &str, user: &str) -> Result<bool, NotifyError> {
+    async fn is_active(&self, account_id: &str, user: &str) -> Result<bool, NotifyError> {
+        let ws = self.workspace(account_id).await?;
+        let key = format!("{}/{user}", ws.key);
         if let Some((at, active)) = self
             .active
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(user)
+            .get(&key)
             && at.elapsed() < DIRECTORY_TTL
         {
             return Ok(*active);
         }
         let presence = self
-            .call("users.getPresence", Args::Query(vec![("user", user.to_owned())]))
+            .call_in(
+                &ws,
+                "users.getPresence",
+                Args::Query(vec![("user", user.to_owned())]),
+            )
             .await;
         let away = match presence {
             Ok(v) => v.get("presence").and_then(Value::as_str) == Some("away"),
-            Err(SlackError::Workspace { code }) => return Err(NotifyError::Workspace(code)),
+            Err(e @ (SlackError::Workspace { .. } | SlackError::Inactive { .. })) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(user, error = %e, "Could not ask Slack for a member's presence; counting them as active.");
                 false
@@ -574,11 +394,11 @@ impl Directory for Slack {
             false
         } else {
             match self
-                .call("dnd.info", Args::Query(vec![("user", user.to_owned())]))
+                .call_in(&ws, "dnd.info", Args::Query(vec![("user", user.to_owned())]))
                 .await
             {
                 Ok(v) => in_dnd_now(&v, crate::store::now_ms() / 1000),
-                Err(SlackError::Workspace { code }) => return Err(NotifyError::Workspace(code)),
+                Err(e @ (SlackError::Workspace { .. } | SlackError::Inactive { .. })) => return Err(e.into()),
                 Err(e) => {
                     tracing::warn!(user, error = %e, "Could not ask Slack for a member's Do Not Disturb; counting them as available.");
                     false
@@ -589,7 +409,7 @@ impl Directory for Slack {
         self.active
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(user.to_owned(), (Instant::now(), active));
+            .insert(key, (Instant::now(), active));
         Ok(active)
     }
 }
@@ -630,15 +450,16 @@ impl Notifier for Slack {
         let now = crate::store::now_ms();
         match &n.target {
             Target::User { user } => {
-                let channel = self.dm_channel(user).await?;
+                let account = alert.account_id.as_str();
+                let channel = self.dm_channel(account, user).await?;
                 let history = alerts::log::since(db, &alert.id, 0)
                     .await
                     .map_err(|e| NotifyError::Transient(e.to_string()))?;
                 let recent = render::Recent::of(history.iter().map(|e| &e.line));
-                let key = self.channel_key(&channel);
+                let key = self.channel_key(account, &channel).await;
                 if self.client.pacer().try_take(&key, pace::CHANNEL_POSTS).is_ok() {
                     let message = render::dm_message(&alert, &recent, n.step);
-                    let (ts, channel) = self.post(&channel, &message, None, false).await?;
+                    let (ts, channel) = self.post(account, &channel, &message, None, false).await?;
                     return record(db, &alert, store::Kind::Dm, &n.key, &channel, &ts, now).await;
                 }
                 // Paged faster than Slack shows direct messages: one DM lists this person's alerts.
@@ -653,10 +474,14 @@ impl Notifier for Slack {
                     .map_err(|e| NotifyError::Transient(e.to_string()))?;
                 let message = render::mention_message(&alert, *mention, n.step, n.fallback.as_deref());
                 // The channel's pace first: a page must not be hidden by Slack's burst limit.
-                pace_channel(self, channel).await?;
+                let account = alert.account_id.as_str();
+                pace_channel(self, account, channel).await?;
                 let (ts, channel) = match &parent {
-                    Some(p) => self.post_joining(&p.channel, &message, Some(&p.ts), true).await?,
-                    None => self.post_joining(channel, &message, None, false).await?,
+                    Some(p) => {
+                        self.post_joining(account, &p.channel, &message, Some(&p.ts), true)
+                            .await?
+                    }
+                    None => self.post_joining(account, channel, &message, None, false).await?,
                 };
                 record(db, &alert, store::Kind::Mention, &n.key, &channel, &ts, now).await
             }
@@ -714,9 +539,11 @@ impl Slack {
             }
             return Ok(());
         }
-        pace_channel(self, channel).await?;
+        pace_channel(self, &alert.account_id, channel).await?;
         let message = render::dm_digest(std::slice::from_ref(alert), 1);
-        let (ts, channel) = self.post(channel, &message, None, false).await?;
+        let (ts, channel) = self
+            .post(&alert.account_id, channel, &message, None, false)
+            .await?;
         store::record(
             db,
             store::NewPosted {
@@ -745,8 +572,8 @@ impl Slack {
 }
 
 /// Waits (up to a few seconds) for a post slot in `channel`, or says when to come back.
-async fn pace_channel(slack: &Slack, channel: &str) -> Result<(), NotifyError> {
-    let key = slack.channel_key(channel);
+async fn pace_channel(slack: &Slack, account: &str, channel: &str) -> Result<(), NotifyError> {
+    let key = slack.channel_key(account, channel).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match slack.client.pacer().try_take(&key, pace::CHANNEL_POSTS) {
@@ -823,30 +650,5 @@ mod tests {
             &json!({"snooze_enabled": true, "snooze_endtime": 500}),
             now
         ));
-    }
-
-    #[test]
-    fn args_need_both_credentials_and_hide_them() {
-        let args = |t: Option<&str>, s: Option<&str>| SlackArgs {
-            slack_api_url: "https://slack.com/api".into(),
-            slack_bot_token: t.map(str::to_owned),
-            slack_signing_secret: s.map(str::to_owned),
-            slack_timeout_ms: 5000,
-        };
-        assert!(args(None, None).credentials().is_ok_and(|c| c.is_none()));
-        assert!(
-            args(Some("xoxb-1"), Some("s"))
-                .credentials()
-                .is_ok_and(|c| c.is_some())
-        );
-        let e = args(Some("xoxb-1"), None).credentials().unwrap_err();
-        assert!(e.setting.contains("KLAXON_SLACK_SIGNING_SECRET"));
-        let e = args(None, Some("s")).credentials().unwrap_err();
-        assert!(e.setting.contains("KLAXON_SLACK_BOT_TOKEN"));
-        let dbg = format!("{:?}", args(Some("xoxb-secret-token"), Some("sign-secret")));
-        assert!(
-            !dbg.contains("xoxb-secret-token") && !dbg.contains("sign-secret"),
-            "{dbg}"
-        );
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::blocks::{Block, Element, Message, Style, Text, escape};
+use super::blocks::{self, Block, Element, Message, Style, Text, escape};
 use crate::{
     alerts::{AlertKind, AlertStatus, LogLine, StoredAlert},
     escalation::Mention,
@@ -167,6 +167,88 @@ pub fn dm_digest(alerts: &[StoredAlert], total: usize) -> Message {
     }
     m.text = format!("You are paged for {total} alerts ({open} open)");
     m
+}
+
+/// The answer to "open alerts": the workspace's alerts that are not closed, newest first (`total` in all),
+/// the open ones with an Acknowledge button.
+pub fn open_alerts(alerts: &[StoredAlert], total: u64) -> Message {
+    /// Alerts listed; the rest are counted.
+    const LISTED: usize = 20;
+    if total == 0 {
+        return Message::new(
+            "No open alerts.",
+            vec![Block::section(
+                ":white_check_mark: No open alerts: nothing is waiting for anyone.",
+            )],
+        );
+    }
+    let open = alerts.iter().filter(|a| a.status == AlertStatus::Open).count();
+    let mut blocks = vec![Block::section(&format!(
+        "*{total} alert{} not closed*, newest first:",
+        if total == 1 { "" } else { "s" }
+    ))];
+    for alert in alerts.iter().take(LISTED) {
+        let line = format!(
+            "{} *{}*\n{} · since {}{}",
+            emoji(alert),
+            escape(&alert.title),
+            status_word(alert),
+            date(alert.first_seen_ms),
+            if alert.count > 1 {
+                format!(" · {} events", alert.count)
+            } else {
+                String::new()
+            }
+        );
+        blocks.push(if alert.status == AlertStatus::Open {
+            Block::section_with(
+                &line,
+                Element::button("Acknowledge", "klaxon.ack", &alert.id, Some(Style::Primary)),
+            )
+        } else {
+            Block::section(&line)
+        });
+    }
+    let listed = alerts.len().min(LISTED);
+    if total > listed as u64 {
+        blocks.push(Block::context(vec![Text::mrkdwn(&format!(
+            "+{} more; every alert is in Klaxon's API (`GET /v1/alerts?status=open`).",
+            total - listed as u64
+        ))]));
+    }
+    Message::new(&format!("{total} alerts not closed ({open} open)"), blocks)
+}
+
+/// What Klaxon understands when spoken to as `how` (`@klaxon` or `/klaxon`); `unknown` is what was said
+/// that it did not understand.
+pub fn help(how: &str, unknown: Option<&str>) -> Message {
+    let mut text = String::new();
+    if let Some(said) = unknown {
+        text.push_str(&format!(
+            "I do not know \u{201c}{}\u{201d}. ",
+            escape(&blocks::cut(said, 100))
+        ));
+    }
+    text.push_str(&format!(
+        "I understand:\n• `{how} open alerts`: the alerts that are not closed, newest first, with an Acknowledge \
+         button\n• `{how} help`: this list\nAlerts are acknowledged, closed and passed with the buttons on their \
+         messages."
+    ));
+    Message::new(&text, vec![Block::section(&text)])
+}
+
+/// A message of one paragraph.
+pub fn notice(text: &str) -> Message {
+    Message::new(text, vec![Block::section(text)])
+}
+
+/// A slash command's answer, seen only by who typed it.
+pub fn ephemeral_message(message: &Message) -> serde_json::Value {
+    serde_json::json!({
+        "response_type": "ephemeral",
+        "text": message.text,
+        "blocks": message.blocks,
+    })
 }
 
 /// A private answer to a press that changed nothing.

@@ -22,21 +22,8 @@ impl Store {
     /// Creates an account with a first API token.
     pub async fn create_account(&self, name: &str) -> Result<NewAccount, StoreError> {
         let id = new_id("acct");
-        let token = new_secret(TOKEN_PREFIX);
-        let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        sqlx::query(sql!(self, "account_insert"))
-            .bind(&id)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(sql!(self, "token_insert"))
-            .bind(hash_token(&token))
-            .bind(&id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let token = insert_account(&mut tx, self.db.dialect, &id, name).await?;
         tx.commit().await?;
         Ok(NewAccount { id, token })
     }
@@ -49,6 +36,30 @@ impl Store {
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
+}
+
+/// Inserts account `id` and its first API token in `tx` (which the caller commits); returns the token.
+pub(crate) async fn insert_account(
+    tx: &mut klaxon_db::WriteTx,
+    dialect: klaxon_db::Dialect,
+    id: &str,
+    name: &str,
+) -> Result<String, StoreError> {
+    let token = new_secret(TOKEN_PREFIX);
+    let now = now_ms();
+    sqlx::query(klaxon_db::sql_tree!(dialect, "account_insert"))
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(klaxon_db::sql_tree!(dialect, "token_insert"))
+        .bind(hash_token(&token))
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(token)
 }
 
 fn hash_token(token: &str) -> String {

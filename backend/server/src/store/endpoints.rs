@@ -1,5 +1,8 @@
 //! Endpoints. Each has a random ingest token, the secret part of its ingest URL; the URL itself is built at
 //! the HTTP edge from `KLAXON_PUBLIC_URL`, so moving the service does not rewrite stored rows.
+//!
+//! The token is stored twice, neither in clear: its hash (what ingest looks it up by) and a sealed copy
+//! (see `secrets`; opened to show the endpoint's URL).
 
 use std::{sync::Arc, time::Instant};
 
@@ -68,7 +71,100 @@ pub struct IngestEndpoint {
     pub endpoint: StoredEndpoint,
 }
 
+/// What an ingest token is stored as, to be looked up by: its SHA-256 (the token is 256 random bits, so no
+/// salt is needed).
+pub(crate) fn token_hash(token: &str) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(token.as_bytes())))
+}
+
+/// An endpoint row as read, its token still sealed.
+struct Raw {
+    endpoint: StoredEndpoint,
+    /// The token's sealed copy; `None` for a row written before tokens were sealed (its column then holds
+    /// the token itself).
+    sealed: Option<String>,
+    stored: String,
+}
+
 impl Store {
+    /// The endpoint with its token opened.
+    async fn reveal(&self, account: &str, raw: Raw) -> Result<StoredEndpoint, StoreError> {
+        let mut endpoint = raw.endpoint;
+        endpoint.ingest_token = match raw.sealed {
+            Some(sealed) => self
+                .secrets
+                .open(account, &sealed)
+                .await
+                .map_err(StoreError::Secret)?,
+            None => raw.stored,
+        };
+        Ok(endpoint)
+    }
+
+    /// Seals the ingest tokens stored in clear by earlier versions (run at start-up, before serving): each
+    /// is replaced by its hash and a sealed copy. The clear values must not linger in the database's files
+    /// either: on SQLite the rows are rewritten with `secure_delete` (freed bytes are zeroed) and the
+    /// write-ahead log is checkpointed and truncated; on PostgreSQL the table is rewritten (`VACUUM FULL`),
+    /// so the old row versions go with the old file. Returns how many were sealed.
+    pub async fn seal_plaintext_tokens(&self) -> Result<u64, StoreError> {
+        let mut sealed = 0;
+        loop {
+            let rows = sqlx::query(sql!(self, "endpoint_tokens_unsealed"))
+                .bind(500_i64)
+                .fetch_all(&self.db.pool)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            // Sealed first: sealing may write a data key, which needs the write turn this batch then takes.
+            let mut batch = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let account: String = row.try_get(0)?;
+                let id: String = row.try_get(1)?;
+                let token: String = row.try_get(2)?;
+                let copy = self
+                    .secrets
+                    .seal(&account, &token)
+                    .await
+                    .map_err(StoreError::Secret)?;
+                batch.push((id, token, copy));
+            }
+            let mut conn = self.db.acquire_write().await?;
+            let sqlite = self.db.dialect == klaxon_db::Dialect::Sqlite;
+            if sqlite {
+                sqlx::query("PRAGMA secure_delete = ON")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for (id, token, copy) in &batch {
+                let done = sqlx::query(sql!(self, "endpoint_token_seal"))
+                    .bind(id)
+                    .bind(token_hash(token))
+                    .bind(copy)
+                    .bind(token)
+                    .execute(&mut *conn)
+                    .await?;
+                sealed += done.rows_affected();
+            }
+            if sqlite {
+                sqlx::query("PRAGMA secure_delete = OFF")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            self.tokens.clear();
+        }
+        if sealed > 0 {
+            let mut conn = self.db.acquire_write().await?;
+            let scrub = match self.db.dialect {
+                klaxon_db::Dialect::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)",
+                klaxon_db::Dialect::Postgres => "VACUUM FULL endpoints",
+            };
+            sqlx::query(scrub).execute(&mut *conn).await?;
+        }
+        Ok(sealed)
+    }
+
     /// Creates an endpoint with a fresh ingest token.
     pub async fn create_endpoint(
         &self,
@@ -79,6 +175,12 @@ impl Store {
         self.require_policy_of_team(account, &input.team_id, input.escalation_policy_id.as_deref())
             .await?;
         let now = now_ms();
+        let token = new_secret(INGEST_PREFIX);
+        let sealed = self
+            .secrets
+            .seal(account, &token)
+            .await
+            .map_err(StoreError::Secret)?;
         let row = sqlx::query(sql!(self, "endpoint_insert"))
             .bind(new_id("ep"))
             .bind(account)
@@ -88,13 +190,16 @@ impl Store {
             .bind(serde_json::to_string(&topic_set(&input.allowed_topic_arns))?)
             .bind(i64::from(input.alert_grouping_minutes))
             .bind(i64::from(input.notification_grouping_minutes))
-            .bind(new_secret(INGEST_PREFIX))
+            .bind(token_hash(&token))
+            .bind(sealed)
             .bind(now)
             .bind(now)
             .fetch_one(&self.db.pool)
             .await
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?;
-        flatten(&row, 0)
+        let mut endpoint = flatten(&row, 0)?.endpoint;
+        endpoint.ingest_token = token;
+        Ok(endpoint)
     }
 
     /// Reads an endpoint of the account.
@@ -105,7 +210,7 @@ impl Store {
             .fetch_optional(&self.db.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        flatten(&row, 0)
+        self.reveal(account, flatten(&row, 0)?).await
     }
 
     /// Lists the account's endpoints, optionally of one team and with one name.
@@ -126,10 +231,10 @@ impl Store {
             .bind(fetch)
             .fetch_all(&self.db.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(|r| flatten(r, 0))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            items.push(self.reveal(account, flatten(r, 0)?).await?);
+        }
         Ok(into_page(items, limit, |e| &e.id))
     }
 
@@ -164,7 +269,7 @@ impl Store {
         let row = row
             .map_err(|e| conflict_on(e, DUPLICATE, "name", IN_USE))?
             .ok_or(StoreError::NotFound)?;
-        flatten(&row, 0)
+        self.reveal(account, flatten(&row, 0)?).await
     }
 
     /// Deletes an endpoint.
@@ -187,14 +292,17 @@ impl Store {
             Err(generation) => generation,
         };
         let row = sqlx::query(sql!(self, "endpoint_by_token"))
-            .bind(token)
+            .bind(token_hash(token))
             .fetch_optional(&self.db.pool)
             .await?;
         let found = row
             .map(|r| {
+                let mut endpoint = flatten(&r, 1)?.endpoint;
+                // The caller holds the token: nothing to open.
+                token.clone_into(&mut endpoint.ingest_token);
                 Ok::<_, StoreError>(Arc::new(IngestEndpoint {
                     account_id: r.try_get(0)?,
-                    endpoint: flatten(&r, 1)?,
+                    endpoint,
                 }))
             })
             .transpose()?;
@@ -232,18 +340,22 @@ fn topic_set(arns: &[String]) -> Vec<String> {
     set
 }
 
-fn flatten(row: &AnyRow, at: usize) -> Result<StoredEndpoint, StoreError> {
+fn flatten(row: &AnyRow, at: usize) -> Result<Raw, StoreError> {
     let minutes = |i: usize| -> Result<u32, StoreError> {
         Ok(u32::try_from(row.try_get::<i64, _>(at + i)?).unwrap_or(u32::MAX))
     };
-    Ok(StoredEndpoint {
-        id: row.try_get(at)?,
-        team_id: row.try_get(at + 1)?,
-        escalation_policy_id: row.try_get(at + 2)?,
-        name: row.try_get(at + 3)?,
-        allowed_topic_arns: serde_json::from_str(&row.try_get::<String, _>(at + 4)?)?,
-        alert_grouping_minutes: minutes(5)?,
-        notification_grouping_minutes: minutes(6)?,
-        ingest_token: row.try_get(at + 7)?,
+    Ok(Raw {
+        endpoint: StoredEndpoint {
+            id: row.try_get(at)?,
+            team_id: row.try_get(at + 1)?,
+            escalation_policy_id: row.try_get(at + 2)?,
+            name: row.try_get(at + 3)?,
+            allowed_topic_arns: serde_json::from_str(&row.try_get::<String, _>(at + 4)?)?,
+            alert_grouping_minutes: minutes(5)?,
+            notification_grouping_minutes: minutes(6)?,
+            ingest_token: String::new(),
+        },
+        stored: row.try_get(at + 7)?,
+        sealed: row.try_get(at + 8)?,
     })
 }

@@ -4,7 +4,7 @@
 //! `sql/postgres/<name>.sql` (same names), picked by the pool's dialect through [`sql!`]. Every query of an
 //! account's objects takes the account id, so one account can never read or change another's.
 
-mod accounts;
+pub(crate) mod accounts;
 mod endpoints;
 mod ingest;
 mod policies;
@@ -52,6 +52,11 @@ pub const MIGRATOR: Migrator = Migrator {
             sqlite: include_str!("../../migrations/sqlite/0004_slack.sql"),
             postgres: include_str!("../../migrations/postgres/0004_slack.sql"),
         },
+        Migration {
+            name: "0005_secrets_and_workspaces.sql",
+            sqlite: include_str!("../../migrations/sqlite/0005_secrets_and_workspaces.sql"),
+            postgres: include_str!("../../migrations/postgres/0005_secrets_and_workspaces.sql"),
+        },
     ],
 };
 
@@ -84,6 +89,9 @@ pub enum StoreError {
     /// A stored JSON document could not be read back.
     #[error("corrupt stored document: {0}")]
     Corrupt(#[from] serde_json::Error),
+    /// A stored secret could not be sealed or opened.
+    #[error(transparent)]
+    Secret(crate::secrets::SecretError),
 }
 
 /// Klaxon's tables.
@@ -94,16 +102,24 @@ pub struct Store {
     tokens: Arc<token_cache::TokenCache>,
     /// Alert changes are mirrored to Slack: each enqueues the sync of the alert's messages.
     slack_sync: bool,
+    /// Seals and opens the secrets stored (ingest tokens, Slack bot tokens).
+    secrets: crate::secrets::Secrets,
 }
 
 impl Store {
-    /// A store over an open database (migrated or not).
-    pub fn new(db: Database) -> Self {
+    /// A store over an open database (migrated or not), sealing secrets with `secrets`.
+    pub fn new(db: Database, secrets: crate::secrets::Secrets) -> Self {
         Self {
             db,
             tokens: Arc::default(),
             slack_sync: false,
+            secrets,
         }
+    }
+
+    /// Seals and opens the stored secrets.
+    pub fn secrets(&self) -> &crate::secrets::Secrets {
+        &self.secrets
     }
 
     /// This store, with alert changes mirrored to Slack (`true` when Slack is configured).

@@ -38,7 +38,7 @@ struct App {
 
 async fn app(db: Database) -> App {
     klaxon_queue::MIGRATOR.run(&db).await.unwrap();
-    let store = Store::new(db);
+    let store = Store::new(db.clone(), klaxon::secrets::Secrets::ephemeral(db.clone()));
     store.migrate().await.unwrap();
     let a = store.create_account("a").await.unwrap();
     let b = store.create_account("b").await.unwrap();

@@ -1,0 +1,5 @@
+-- How many alerts alert_open_in_workspace would list without its limit.
+SELECT count(*) FROM alerts
+WHERE kind = 'alert' AND status <> 'closed'
+  AND ((?1 IS NOT NULL AND account_id = ?1)
+    OR (?1 IS NULL AND account_id NOT IN (SELECT account_id FROM slack_installs)))
