@@ -121,16 +121,19 @@ fn check(server: &Server, bin: &str) {
     );
 }
 
-/// On SQLite with Slack on (the fake Slack), so the Slack routes and the alerts' `delivery` answer as they do in
-/// production.
+/// On SQLite with Slack on (the fake Slack, a configured workspace and OAuth installs), so the Slack routes and
+/// the alerts' `delivery` answer as they do in production.
 #[test]
 fn contract_holds_on_sqlite() {
     let Some(bin) = schemathesis() else { return };
     let slack = FakeSlack::start("xoxb-contract");
+    slack.set_app("1.2", "contract-client-secret");
     let server = Server::start_sqlite_with(&[
         ("KLAXON_SLACK_API_URL", &slack.api_url),
         ("KLAXON_SLACK_BOT_TOKEN", "xoxb-contract"),
         ("KLAXON_SLACK_SIGNING_SECRET", "contract-secret"),
+        ("KLAXON_SLACK_CLIENT_ID", "1.2"),
+        ("KLAXON_SLACK_CLIENT_SECRET", "contract-client-secret"),
     ]);
     check(&server, &bin);
 }

@@ -48,6 +48,10 @@ pub const BOT_SCOPES: &[&str] = &[
     "users:read",
 ];
 
+/// A Slack workspace (or organisation) id, as `GET /slack/install?team=` takes it; the OpenAPI document
+/// states the same pattern (a test keeps them equal).
+pub const TEAM_ID_PATTERN: &str = "^[TE][A-Z0-9]{1,31}$";
+
 /// How long an install begun may take.
 const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 /// The cookie binding an install to the browser that began it.
@@ -82,9 +86,7 @@ pub(super) async fn install(State(state): State<AppState>, RawQuery(query): RawQ
         }
     };
     if let Some(team) = &team
-        && !(team.len() <= 32
-            && team.starts_with(['T', 'E'])
-            && team.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && !regex_lite::Regex::new(TEAM_ID_PATTERN).is_ok_and(|re| re.is_match(team))
     {
         return page(
             StatusCode::BAD_REQUEST,
@@ -528,5 +530,10 @@ mod tests {
             Err(StateError::Forged)
         ));
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        let doc: Value = serde_json::from_str(&crate::http::openapi::document()).unwrap_or_default();
+        let pattern = doc
+            .pointer("/paths/~1slack~1install/get/parameters/0/schema/pattern")
+            .and_then(Value::as_str);
+        assert_eq!(pattern, Some(TEAM_ID_PATTERN));
     }
 }

@@ -258,6 +258,12 @@ const OPERATION_RULES: &[(&str, Part, &str)] = &[
         r#"{"required": true, "schema": {"minProperties": 1,
             "additionalProperties": {"type": ["string", "number", "boolean"]}}}"#,
     ),
+    // A Slack workspace id to pre-select on Slack's page (`oauth::TEAM_ID_PATTERN`).
+    (
+        "slack_install",
+        Part::Param("team"),
+        r#"{"schema": {"pattern": "^[TE][A-Z0-9]{1,31}$"}}"#,
+    ),
     // An empty form or text is no event (400).
     (
         "ingest",
