@@ -26,7 +26,25 @@ impl Moto {
             eprintln!("skipping: KLAXON_TEST_MOTO_SERVER is not set (scripts/test sets it)");
             return None;
         };
-        let port = free_port();
+        Self::spawn(&bin, free_port())
+    }
+
+    /// Starts moto again on the port of a moto that was stopped (its state starts empty).
+    pub fn start_on(port: u16) -> Option<Self> {
+        let bin = std::env::var("KLAXON_TEST_MOTO_SERVER").ok()?;
+        Self::spawn(&bin, port)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn spawn(bin: &str, port: u16) -> Option<Self> {
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())

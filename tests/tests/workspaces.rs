@@ -49,6 +49,7 @@ fn rig(db: Db) -> Option<Rig> {
         ("KLAXON_SLACK_CLIENT_SECRET", CLIENT_SECRET),
         ("KLAXON_SLACK_TIMEOUT_MS", "2000"),
         ("KLAXON_ESCALATION_MINUTE_MS", "100"),
+        ("KLAXON_METRICS_INTERVAL", "1s"),
         ("KLAXON_LOG", "klaxon=debug,info"),
     ];
     let server = match db {
@@ -263,6 +264,13 @@ impl Rig {
         serde_json::from_str(&answer).unwrap()
     }
 
+    /// Waits until `/metrics` shows `line` (the database gauges are read every second here).
+    fn wait_metric(&self, line: &str) {
+        self.slack.wait(&format!("{line:?} on /metrics"), WAIT, |_| {
+            self.metrics().contains(line)
+        });
+    }
+
     fn metrics(&self) -> String {
         self.http
             .get(format!("{}/metrics", self.server.url))
@@ -381,12 +389,7 @@ fn installs_make_accounts_and_reinstalls_keep_them(db: Db) {
         !posts.is_empty() && posts.iter().all(|c| c.token == new_token),
         "posted with the new token"
     );
-    assert!(
-        r.metrics()
-            .contains("klaxon_slack_workspaces{state=\"active\"} 2"),
-        "{}",
-        r.metrics()
-    );
+    r.wait_metric("klaxon_slack_teams_installed 2.0\n");
 }
 
 /// Every refused install says why and installs nothing: cancelled on Slack's page, a state altered, a
@@ -446,12 +449,8 @@ fn refused_installs_explain_and_change_nothing(db: Db) {
     let page = r.callback(&made_up, Some(&cookie));
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.html.contains("invalid_code"), "{}", page.html);
-    assert!(
-        r.metrics()
-            .contains("klaxon_slack_workspaces{state=\"active\"} 1\n"),
-        "only the genuine install made an account: {}",
-        r.metrics()
-    );
+    // Only the genuine install made an account.
+    r.wait_metric("klaxon_slack_teams_installed 1.0\n");
     // Without a code or state at all.
     let page = r.callback(&format!("{}/slack/oauth/callback", r.server.url), None);
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
@@ -495,12 +494,7 @@ fn uninstall_and_revocation_in_either_order_then_reinstall(db: Db) {
             "{ws}"
         );
     }
-    assert!(
-        r.metrics()
-            .contains("klaxon_slack_workspaces{state=\"inactive\"} 2"),
-        "{}",
-        r.metrics()
-    );
+    r.wait_metric("klaxon_slack_teams_inactive 2.0\n");
     // A retried delivery of the uninstall is answered and acted on once (the workspace stays as it is).
     r.event(ACME, "Ev0ACME001", json!({"type": "app_uninstalled"}), Some("1"));
 

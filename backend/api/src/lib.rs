@@ -10,6 +10,7 @@ mod endpoint;
 mod error;
 pub mod int;
 mod list;
+pub mod metrics;
 mod policy;
 mod team;
 pub mod validate;

@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// Slack: the Web API and the workspace's credentials.
     #[command(flatten)]
     pub slack: crate::slack::SlackArgs,
+    /// Metrics: CloudWatch publishing and the database gauges.
+    #[command(flatten)]
+    pub metrics: crate::metrics::cloudwatch::MetricsArgs,
 }
 
 /// Settings of `POST /ingest/{token}`.

@@ -34,6 +34,32 @@ enum Command {
     /// Manage the secrets stored in the database (Slack bot tokens, ingest tokens).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// The CloudWatch dashboard of Klaxon's metrics.
+    #[command(subcommand)]
+    Dashboard(DashboardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DashboardCommand {
+    /// Write (create or replace) the CloudWatch dashboard of Klaxon's metrics with PutDashboard: alerts and
+    /// notifications, escalations by step, acknowledged / closed / auto-closed / passed, time to acknowledge,
+    /// Slack errors and latency, rejected ingest, dead jobs and queue lag, workspaces installed. Credentials
+    /// come from the AWS default chain; prints the dashboard's ARN. The Terraform resource
+    /// `klaxon_cloudwatch_dashboard` writes the same dashboard.
+    Put {
+        /// The dashboard's name.
+        #[arg(long)]
+        name: String,
+        /// AWS region of the dashboard and its metrics (default: the AWS default chain's, e.g. AWS_REGION).
+        #[arg(long)]
+        region: Option<String>,
+        /// The namespace the metrics are published in (KLAXON_CLOUDWATCH_NAMESPACE).
+        #[arg(long, default_value = klaxon_api::metrics::DEFAULT_NAMESPACE)]
+        namespace: String,
+        /// Seconds per data point of the graphs (60 or a multiple of it; 1, 5, 10, 30 for high-resolution).
+        #[arg(long, default_value_t = klaxon_api::metrics::DEFAULT_PERIOD)]
+        period: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +123,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", account.token)?;
+            Ok(())
+        }
+        Command::Dashboard(DashboardCommand::Put {
+            name,
+            region,
+            namespace,
+            period,
+        }) => {
+            anyhow::ensure!(
+                matches!(period, 1 | 5 | 10 | 30) || (period % 60 == 0 && (60..=86_400).contains(&period)),
+                "--period must be 1, 5, 10, 30, or a multiple of 60 up to 86400"
+            );
+            let arn =
+                klaxon::metrics::cloudwatch::put_dashboard(&name, &namespace, period, region.as_deref())
+                    .await?;
+            tracing::info!(dashboard = %arn, "Wrote the CloudWatch dashboard.");
+            writeln!(std::io::stdout().lock(), "{arn}")?;
             Ok(())
         }
         Command::Secrets(SecretsCommand::Rotate { batch }) => {

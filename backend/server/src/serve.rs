@@ -17,6 +17,7 @@ use crate::{
     http::{self, AppState},
     ingest::{rate_limit::RateLimit, sns::SnsVerifier},
     jobs::{self, JobContext},
+    metrics::{cloudwatch::Publisher, gauges},
     notify::{Directory, LogNotifier, NoDirectory, Notifier, SkipNotifier},
     secrets::{SecretArgs, Secrets},
     slack::{Slack, SlackConfig},
@@ -77,6 +78,7 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
     // Every setting is checked before the database is opened (and migrated): a bad value changes nothing.
     let rate = args.ingest.rate_limit()?;
     let verifier = SnsVerifier::from_args(&args.ingest.sns)?;
+    args.metrics.validate()?;
     let slack_config = args.slack.resolve().await?;
     let store = open_store(db, Some(secrets))
         .await?
@@ -104,6 +106,8 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
         Some(slack) => (slack.clone(), slack.clone()),
         None => (Arc::new(NoDirectory), notifier(&args.workers)?),
     };
+    let store_metrics = store.metrics().clone();
+    let database = store.database().clone();
     let ctx = JobContext {
         store,
         queue,
@@ -130,6 +134,20 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
         ..RunnerSettings::default()
     });
     let workers = tokio::spawn(runner.run(shutdown.clone()));
+    let metrics = store_metrics.clone();
+    tokio::spawn(gauges::run(
+        database.clone(),
+        metrics.clone(),
+        args.metrics.gauge_refresh(),
+        shutdown.clone(),
+    ));
+    let publisher = match &args.metrics.cloudwatch_namespace {
+        Some(namespace) => {
+            let p = Publisher::new(namespace, args.metrics.metrics_interval, metrics).await;
+            Some(tokio::spawn(p.run(shutdown.clone())))
+        }
+        None => None,
+    };
     tracing::info!(listen = %local, public_url, database = %redact(&db.database_url), "Klaxon is serving.");
     let stop = shutdown.clone();
     let served = axum::serve(listener, http::router(state))
@@ -144,6 +162,10 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "Job workers failed."),
         Err(e) => tracing::error!(error = %e, "Job workers panicked."),
+    }
+    if let Some(p) = publisher {
+        // Publishes what the last interval recorded (for at most a few seconds).
+        let _ = p.await;
     }
     served?;
     tracing::info!("Klaxon stopped.");

@@ -338,10 +338,10 @@ async fn signed_sns_messages_verify_and_retries_are_ignored(db: Database) {
     assert_eq!(app.alerts().await.len(), 4);
     assert!(
         app.state
-            .ingest
-            .metrics
+            .store
+            .metrics()
             .render()
-            .contains("klaxon_ingest_sns_duplicates_total 4")
+            .contains("klaxon_sns_duplicates_total 4")
     );
 }
 
@@ -429,10 +429,11 @@ async fn refusals_answer_their_status_and_store_nothing(db: Database) {
         (StatusCode::NOT_FOUND, &json!("not_found"))
     );
     assert!(app.alerts().await.is_empty(), "no refusal stored anything");
-    let m = &app.state.ingest.metrics;
-    assert_eq!(m.rejected_count(Reason::BadSignature), 2);
-    assert_eq!(m.rejected_count(Reason::ForeignTopic), 1);
-    assert_eq!(m.rejected_count(Reason::TooLarge), 2);
+    let m = app.state.store.metrics();
+    let rejected = |r: Reason| m.counter_value("IngestRejected", &[r.as_str()]);
+    assert_eq!(rejected(Reason::BadSignature), 2);
+    assert_eq!(rejected(Reason::ForeignTopic), 1);
+    assert_eq!(rejected(Reason::TooLarge), 2);
     assert!(
         m.render()
             .contains("klaxon_ingest_rejected_total{reason=\"unknown_endpoint\"} 1")

@@ -1,5 +1,5 @@
-//! The provider block: where the Klaxon API is, the token to call it with, and AWS settings for the SNS
-//! subscription resource.
+//! The provider block: where the Klaxon API is, the token to call it with, and AWS settings for the resources
+//! that call AWS directly (the SNS subscription and the CloudWatch dashboard).
 
 use serde::Deserialize;
 use tfplugin::{
@@ -44,19 +44,37 @@ pub(crate) struct AwsConfig {
 pub struct KlaxonData {
     /// The management API client.
     pub client: klaxon_api::Client,
-    /// AWS region for SNS calls (`aws.region`, else the SDK's own resolution).
+    /// AWS region for SNS and CloudWatch calls (`aws.region`, else the SDK's own resolution).
     pub aws_region: Option<String>,
-    /// AWS endpoint override for SNS calls (`aws.endpoint_url`, else `AWS_ENDPOINT_URL`).
+    /// AWS endpoint override for SNS and CloudWatch calls (`aws.endpoint_url`, else `AWS_ENDPOINT_URL`).
     pub aws_endpoint_url: Option<String>,
-    /// The SNS client, built on first use: only configurations with SNS subscriptions pay for loading AWS
-    /// credentials.
+    /// The AWS SDK configuration, loaded on first use: only configurations with resources that call AWS pay
+    /// for resolving region and credentials. Shared by the clients, so they share one credentials cache.
+    aws: tokio::sync::OnceCell<aws_config::SdkConfig>,
+    /// The SNS client, built on first use.
     sns: tokio::sync::OnceCell<aws_sdk_sns::Client>,
+    /// The CloudWatch client, built on first use.
+    cloudwatch: tokio::sync::OnceCell<aws_sdk_cloudwatch::Client>,
 }
 
 impl KlaxonData {
     /// The SNS client for the configured region and endpoint.
     pub async fn sns(&self) -> &aws_sdk_sns::Client {
         self.sns
+            .get_or_init(|| async { aws_sdk_sns::Client::new(self.aws_config().await) })
+            .await
+    }
+
+    /// The CloudWatch client for the configured region and endpoint.
+    pub async fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        self.cloudwatch
+            .get_or_init(|| async { aws_sdk_cloudwatch::Client::new(self.aws_config().await) })
+            .await
+    }
+
+    /// The AWS SDK configuration of the `aws` block: one place decides region and endpoint for every client.
+    async fn aws_config(&self) -> &aws_config::SdkConfig {
+        self.aws
             .get_or_init(|| async {
                 let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
                 if let Some(region) = &self.aws_region {
@@ -65,7 +83,7 @@ impl KlaxonData {
                 if let Some(url) = &self.aws_endpoint_url {
                     loader = loader.endpoint_url(url);
                 }
-                aws_sdk_sns::Client::new(&loader.load().await)
+                loader.load().await
             })
             .await
     }
@@ -93,12 +111,13 @@ impl Provider for KlaxonProvider {
                         Nesting::Single,
                         Block::new()
                             .description(
-                                "AWS settings for `klaxon_sns_subscription`. Credentials come from the AWS SDK's \
-                                 default chain (environment, shared config, instance role).",
+                                "AWS settings for the resources that call AWS themselves: `klaxon_sns_subscription` \
+                                 (SNS) and `klaxon_cloudwatch_dashboard` (CloudWatch). Credentials come from the AWS \
+                                 SDK's default chain (environment, shared config, instance role).",
                             )
                             .attribute(Attribute::optional("region", Type::String).description(
-                                "AWS region of the SNS topics, e.g. `eu-west-1`. Falls back to `AWS_REGION` \
-                                 and the SDK's usual resolution.",
+                                "AWS region of the SNS topics and of the CloudWatch metrics the dashboard shows, \
+                                 e.g. `eu-west-1`. Falls back to `AWS_REGION` and the SDK's usual resolution.",
                             ))
                             .attribute(Attribute::optional("endpoint_url", Type::String).description(
                                 "Endpoint override for AWS API calls, e.g. a local moto server. Falls back to \
@@ -163,7 +182,9 @@ impl Provider for KlaxonProvider {
             client,
             aws_region: aws_region.or_else(|| std::env::var("AWS_REGION").ok()),
             aws_endpoint_url: aws_endpoint_url.or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+            aws: tokio::sync::OnceCell::new(),
             sns: tokio::sync::OnceCell::new(),
+            cloudwatch: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -137,6 +137,12 @@ pub async fn act(
     )
     .await?;
     tx.commit().await?;
+    let metrics = store.metrics();
+    match action {
+        Action::Ack => metrics.acknowledged(now_ms - alert.first_seen_ms),
+        Action::Close => metrics.closed(false, now_ms - alert.first_seen_ms),
+        Action::Pass => metrics.passed(),
+    }
     if action == Action::Pass {
         queue.notify();
     }

@@ -161,6 +161,11 @@ async fn commit(store: &Store, queue: &Queue, batch: Vec<Pending>) {
     if created {
         queue.notify();
     }
+    for r in &results {
+        if let Ok(Outcome::Stored(done)) = r {
+            super::ingest::count(store, done, now);
+        }
+    }
     for (p, r) in batch.into_iter().zip(results) {
         if let Err(e) = &r {
             tracing::error!(endpoint = %p.submission.endpoint.endpoint.id, error = %e, "Could not store ingested events; nothing of them was kept.");

@@ -391,6 +391,13 @@ async fn finish(
     if !timers.is_empty() {
         deps.queue.notify();
     }
+    for (alert, pos, _, _) in steps {
+        if moved_ids.contains(alert.id.as_str())
+            && let Some(step) = alert.policy.step(*pos)
+        {
+            deps.store.metrics().escalation(step.notify.as_str());
+        }
+    }
     Ok(())
 }
 

@@ -62,7 +62,25 @@ pub async fn ingest(
     if done.action == IngestAction::Created && done.alert.kind == AlertKind::Alert {
         queue.notify();
     }
+    count(store, std::slice::from_ref(&done), now_ms);
     Ok(done)
+}
+
+/// Counts what committed events did: alerts and notifications created, alerts closed by a recovery.
+pub(super) fn count(store: &Store, done: &[Ingested], now_ms: i64) {
+    let metrics = store.metrics();
+    let (mut alerts, mut notifications) = (0, 0);
+    for d in done {
+        match (d.action, d.alert.kind) {
+            (IngestAction::Created, AlertKind::Alert) => alerts += 1,
+            (IngestAction::Created, AlertKind::Notification) => notifications += 1,
+            (IngestAction::Resolved, AlertKind::Alert) => {
+                metrics.closed(true, now_ms - d.alert.first_seen_ms);
+            }
+            _ => {}
+        }
+    }
+    metrics.created(alerts, notifications);
 }
 
 /// [`ingest`] of many events (each with the endpoint that received it), in order, inside the caller's

@@ -13,7 +13,7 @@ pub(super) struct Health {
     pub(super) status: &'static str,
     /// `/readyz` only, when Slack is configured: `ok`, or why the configured workspace
     /// (`KLAXON_SLACK_BOT_TOKEN`) cannot be used (Klaxon still stores and escalates alerts; it is ready).
-    /// Installed workspaces are shown by `GET /v1/workspace` and `/metrics`.
+    /// Installed workspaces are shown by `GET /v1/workspace` and `/metrics` (`klaxon_slack_teams_*`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) slack: Option<String>,
 }
@@ -61,24 +61,15 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<H
 
 /// Counters in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text exposition format 0.0.4",
-        content_type = "text/plain", body = String)))]
+    responses((status = 200, description = "Every metric of `klaxon_api::metrics::METRICS` in the OpenMetrics \
+        text format, which Prometheus scrapes; the database gauges only on the replica that computes them.",
+        content_type = "application/openmetrics-text", body = String)))]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut text = state.ingest.metrics.render();
-    if state.slack.is_some() {
-        // Read at scrape time: installs and uninstalls are handled by any replica.
-        match crate::slack::installs::counts(&state.store).await {
-            Ok((active, inactive)) => {
-                text.push_str(
-                    "# HELP klaxon_slack_workspaces Slack workspaces installed through OAuth, by state (inactive: \
-                     uninstalled or token revoked).\n# TYPE klaxon_slack_workspaces gauge\n",
-                );
-                text.push_str(&format!(
-                    "klaxon_slack_workspaces{{state=\"active\"}} {active}\nklaxon_slack_workspaces{{state=\"inactive\"}} {inactive}\n"
-                ));
-            }
-            Err(e) => tracing::warn!(error = %e, "Could not count the Slack workspaces for /metrics."),
-        }
-    }
-    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.store.metrics().render(),
+    )
 }

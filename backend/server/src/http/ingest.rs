@@ -31,7 +31,6 @@ use crate::{
         rate_limit::{RateLimit, RateLimiter},
         sns::{ConfirmError, SnsVerifier},
     },
-    metrics::Metrics,
     store::SubscriptionStatus,
 };
 
@@ -47,8 +46,6 @@ pub struct IngestState {
     pub limiter: RateLimiter<String>,
     /// Group commit of events.
     pub batcher: Batcher,
-    /// Counters behind `/metrics`.
-    pub metrics: Arc<Metrics>,
 }
 
 impl IngestState {
@@ -59,7 +56,6 @@ impl IngestState {
             verify_signatures,
             limiter: RateLimiter::new(rate),
             batcher,
-            metrics: Arc::default(),
         }
     }
 }
@@ -174,16 +170,18 @@ async fn receive(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let ingest = &state.ingest;
+    let metrics = state.store.metrics();
+    let started = Instant::now();
     let endpoint = match state.store.endpoint_by_token(&token).await {
         Ok(Some(e)) => e,
         Ok(None) => {
-            ingest.metrics.unknown_endpoint();
+            metrics.ingest_rejected("unknown_endpoint");
             return AppError::NotFound.into_response();
         }
         Err(e) => return AppError::from(e).into_response(),
     };
     let refuse = |r: Rejection| {
-        ingest.metrics.rejected(r.reason());
+        metrics.ingest_rejected(r.reason().as_str());
         tracing::info!(endpoint = %endpoint.endpoint.id, reason = %r.reason(), detail = %r, "Refused an ingest request.");
         rejection_response(&r)
     };
@@ -268,7 +266,8 @@ async fn receive(
                 .await
             {
                 Ok(Outcome::Stored(done)) => {
-                    ingest.metrics.stored(count);
+                    metrics.events_stored(count as u64);
+                    metrics.ingest_answered(started.elapsed());
                     let alerts = done
                         .iter()
                         .map(|d| AlertReceipt {
@@ -291,7 +290,7 @@ async fn receive(
                     .into_response()
                 }
                 Ok(Outcome::Duplicate) => {
-                    ingest.metrics.sns_duplicate();
+                    metrics.sns_duplicate();
                     Json(Receipt::status("duplicate")).into_response()
                 }
                 Err(e) => {

@@ -81,6 +81,7 @@ fn verified<'a>(state: &'a AppState, headers: &HeaderMap, body: &[u8]) -> Result
         (status = 503, body = klaxon_api::ErrorBody, description = "The press could not be recorded; press again."),
     ))]
 pub(super) async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = std::time::Instant::now();
     if let Err(refused) = verified(&state, &headers, &body) {
         return refused.into_response();
     }
@@ -96,12 +97,16 @@ pub(super) async fn interactions(State(state): State<AppState>, headers: HeaderM
             .into_response();
         }
     };
+    let action = press.action.clone();
     let job = match PressJob::of(press) {
         Ok(job) => job,
         Err(e) => return AppError::Internal(e.into()).into_response(),
     };
     match state.jobs.enqueue(job).await {
-        Ok(()) => StatusCode::OK.into_response(),
+        Ok(()) => {
+            state.store.metrics().button_press(&action, started.elapsed());
+            StatusCode::OK.into_response()
+        }
         Err(e) => AppError::Unavailable(e.to_string()).into_response(),
     }
 }

@@ -143,6 +143,7 @@ pub struct SlackClient {
     http: reqwest::Client,
     settings: ClientSettings,
     pacer: std::sync::Arc<Pacer>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl SlackClient {
@@ -157,7 +158,15 @@ impl SlackClient {
             http,
             settings,
             pacer: std::sync::Arc::default(),
+            metrics: std::sync::Arc::default(),
         })
+    }
+
+    /// This client, counting its calls (latency, retries, errors) in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The pacing shared by this client's clones (callers pace channel posts with it too).
@@ -211,6 +220,23 @@ impl SlackClient {
         method: &'static str,
         args: Args,
     ) -> Result<Value, SlackError> {
+        let started = std::time::Instant::now();
+        let mut retries = 0;
+        let result = self.call_counted(team, auth, method, args, &mut retries).await;
+        let error = result.as_ref().err().map(metric_error);
+        self.metrics
+            .slack_call(method, started.elapsed(), retries, error.as_deref());
+        result
+    }
+
+    async fn call_counted(
+        &self,
+        team: &str,
+        auth: &Auth<'_>,
+        method: &'static str,
+        args: Args,
+        retries: &mut u32,
+    ) -> Result<Value, SlackError> {
         let url = format!("{}/{method}", self.settings.base_url);
         self.pace(team, method).await?;
         let attempts = self.settings.max_attempts.max(1);
@@ -252,6 +278,7 @@ impl SlackClient {
             tracing::debug!(method, attempt, error = %err, wait_ms = wait.as_millis() as u64, "Retrying a Slack call.");
             tokio::time::sleep(wait).await;
             attempt += 1;
+            *retries += 1;
         }
     }
 
@@ -322,6 +349,18 @@ impl SlackClient {
                 code: format!("http_{}", resp.status().as_u16()),
             })
         }
+    }
+}
+
+/// A failed call's label on `SlackApiErrors`: Slack's error code, or the kind of failure (a few values).
+fn metric_error(e: &SlackError) -> String {
+    match e {
+        SlackError::Api { code, .. } | SlackError::Workspace { code } => code.clone(),
+        SlackError::Inactive { .. } => "inactive".to_owned(),
+        SlackError::RateLimited { .. } => "rate_limited".to_owned(),
+        SlackError::Transient { message, .. } if message.contains("timed out") => "timeout".to_owned(),
+        SlackError::Transient { message, .. } if message.starts_with("HTTP 5") => "http_5xx".to_owned(),
+        SlackError::Transient { .. } => "unreachable".to_owned(),
     }
 }
 

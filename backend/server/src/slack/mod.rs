@@ -93,7 +93,7 @@ impl Slack {
         not_installed.key = "none".to_owned();
         not_installed.inactive = Some("not_installed".to_owned());
         Ok(Self {
-            client: SlackClient::new(settings)?,
+            client: SlackClient::new(settings)?.with_metrics(store.metrics().clone()),
             signing: SigningSecret::new(&config.signing_secret),
             oauth: config.oauth.clone(),
             configured: config

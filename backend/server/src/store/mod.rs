@@ -104,6 +104,8 @@ pub struct Store {
     slack_sync: bool,
     /// Seals and opens the secrets stored (ingest tokens, Slack bot tokens).
     secrets: crate::secrets::Secrets,
+    /// The process's metrics: they travel with the store, the one handle every part of the service has.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Store {
@@ -114,7 +116,13 @@ impl Store {
             tokens: Arc::default(),
             slack_sync: false,
             secrets,
+            metrics: Arc::default(),
         }
+    }
+
+    /// The process's metrics.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
     }
 
     /// Seals and opens the stored secrets.

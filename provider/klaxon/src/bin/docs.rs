@@ -247,7 +247,12 @@ fn front_matter(out: &mut String, title: &str, description: &str) {
         "---\npage_title: \"{title}\"\nsubcategory: \"\"\ndescription: |-"
     );
     for line in description.lines() {
-        let _ = writeln!(out, "  {line}");
+        // A blank line between paragraphs stays blank: indenting it would only leave trailing spaces.
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     out.push_str("---\n\n");
 }
@@ -279,8 +284,9 @@ fn kind_page(type_name: &str, kind: &str, schema: &Schema, usage: &str, import: 
 fn index_page(schema: &Schema, examples: &Path) -> Result<String, String> {
     let provider_tf = read_example(&examples.join("provider/provider.tf"), "the provider")?;
     let mut out = String::new();
-    let summary = "The Klaxon provider manages Klaxon's teams, escalation policies, ingest endpoints and SNS \
-                   subscriptions through the Klaxon management API.";
+    let summary = "The Klaxon provider manages Klaxon's teams, escalation policies and ingest endpoints through \
+                   the Klaxon management API, and on the AWS side the SNS subscriptions of endpoints and Klaxon's \
+                   CloudWatch dashboard.";
     front_matter(&mut out, &format!("{PROVIDER} Provider"), summary);
     let _ = writeln!(
         out,

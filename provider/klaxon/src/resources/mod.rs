@@ -2,6 +2,7 @@
 //! plan hooks, create/update/destroy, import, then `expand` (state to API input) and `flatten` (API object to
 //! state), then tests.
 
+mod cloudwatch_dashboard;
 mod endpoint;
 mod escalation_policy;
 mod sns_subscription;
@@ -11,6 +12,7 @@ use tfplugin::{Context, ResourceHandle, Value};
 
 use crate::{KlaxonData, diag};
 
+pub use cloudwatch_dashboard::CloudWatchDashboardResource;
 pub use endpoint::EndpointResource;
 pub use escalation_policy::EscalationPolicyResource;
 pub(crate) use escalation_policy::{StepState, flatten_steps};
@@ -24,6 +26,7 @@ pub fn all() -> Vec<ResourceHandle<KlaxonData>> {
         ResourceHandle::new(EscalationPolicyResource),
         ResourceHandle::new(EndpointResource),
         ResourceHandle::new(SnsSubscriptionResource),
+        ResourceHandle::new(CloudWatchDashboardResource),
     ]
 }
 
@@ -39,6 +42,20 @@ pub(crate) fn api_error(
     match diag::field_path(err, sets) {
         Some(path) => ctx.error_at(path, summary, diag::detail(err)),
         None => ctx.error(summary, diag::detail(err)),
+    }
+}
+
+/// An AWS error as a sentence: code and message (moto sends codes without messages), else the whole error
+/// chain (a connection refused says so, not just "dispatch failure"). Every AWS SDK crate shares the smithy
+/// error traits, so this serves SNS and CloudWatch alike.
+pub(crate) fn aws_detail<E>(e: &E) -> String
+where
+    E: aws_sdk_sns::error::ProvideErrorMetadata + std::error::Error,
+{
+    match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_owned(),
+        _ => aws_sdk_sns::error::DisplayErrorContext(e).to_string(),
     }
 }
 

@@ -5,7 +5,7 @@ use klaxon_api::{EndpointQuery, validate};
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, AttributePath, Block, Context, Resource, Schema, Type, ValidateContext, Value};
 
-use super::api_error;
+use super::{api_error, aws_detail};
 use crate::KlaxonData;
 
 /// State of one `klaxon_sns_subscription`.
@@ -269,14 +269,5 @@ impl SnsSubscriptionResource {
             "The subscription's endpoint URL is not the sns_url of any endpoint of this account.",
         );
         None
-    }
-}
-
-/// An AWS error as a sentence: code and message (moto sends codes without messages).
-fn aws_detail<E: aws_sdk_sns::error::ProvideErrorMetadata + std::fmt::Display>(e: &E) -> String {
-    match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{code}: {msg}"),
-        (Some(code), None) => code.to_owned(),
-        _ => format!("{e}"),
     }
 }
