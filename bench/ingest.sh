@@ -128,7 +128,7 @@ klaxon_run() {
   results+=("$(run "$name" "$url" webhook)")
   # Every accepted request must be a stored alert: count them through the API.
   local stored
-  stored=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk '/^klaxon_ingest_events_total/ {print $2}')
+  stored=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk '/^klaxon_events_stored_total/ {print $2}')
   echo "$name: $stored events stored (warm-up included)" >&2
   stop_last
 }
