@@ -53,6 +53,10 @@ pub enum ClientError {
     /// The configured endpoint is not an http(s) URL.
     #[error("invalid endpoint URL {0:?}: expected http://HOST:PORT or https://HOST")]
     InvalidEndpoint(String),
+    /// An id that cannot be one path segment: empty, `.` or `..` (a URL resolves those to another path, even
+    /// percent-encoded), so nothing was sent.
+    #[error("invalid id {0:?}: an id cannot be empty, \".\" or \"..\"")]
+    InvalidId(String),
     /// The server answered with an error.
     #[error("{message} (HTTP {status}, {code}{})", field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
     Api {
@@ -115,7 +119,7 @@ impl Client {
         found(
             self.call(
                 Method::GET,
-                &format!("v1/teams/{}", seg(id)),
+                &format!("v1/teams/{}", seg(id)?),
                 None::<&()>,
                 None::<&()>,
             )
@@ -126,7 +130,7 @@ impl Client {
     pub async fn update_team(&self, id: &str, input: &TeamInput) -> Result<Team, ClientError> {
         self.call(
             Method::PUT,
-            &format!("v1/teams/{}", seg(id)),
+            &format!("v1/teams/{}", seg(id)?),
             None::<&()>,
             Some(input),
         )
@@ -134,7 +138,7 @@ impl Client {
     }
     /// Deletes a team; `false` when it was already gone.
     pub async fn delete_team(&self, id: &str) -> Result<bool, ClientError> {
-        self.delete(&format!("v1/teams/{}", seg(id))).await
+        self.delete(&format!("v1/teams/{}", seg(id)?)).await
     }
     /// Lists teams.
     pub async fn list_teams(&self, query: &TeamQuery) -> Result<Page<Team>, ClientError> {
@@ -154,7 +158,7 @@ impl Client {
         found(
             self.call(
                 Method::GET,
-                &format!("v1/escalation-policies/{}", seg(id)),
+                &format!("v1/escalation-policies/{}", seg(id)?),
                 None::<&()>,
                 None::<&()>,
             )
@@ -169,7 +173,7 @@ impl Client {
     ) -> Result<EscalationPolicy, ClientError> {
         self.call(
             Method::PUT,
-            &format!("v1/escalation-policies/{}", seg(id)),
+            &format!("v1/escalation-policies/{}", seg(id)?),
             None::<&()>,
             Some(input),
         )
@@ -177,7 +181,7 @@ impl Client {
     }
     /// Deletes an escalation policy; `false` when it was already gone.
     pub async fn delete_policy(&self, id: &str) -> Result<bool, ClientError> {
-        self.delete(&format!("v1/escalation-policies/{}", seg(id))).await
+        self.delete(&format!("v1/escalation-policies/{}", seg(id)?)).await
     }
     /// Lists escalation policies.
     pub async fn list_policies(&self, query: &PolicyQuery) -> Result<Page<EscalationPolicy>, ClientError> {
@@ -195,7 +199,7 @@ impl Client {
         found(
             self.call(
                 Method::GET,
-                &format!("v1/endpoints/{}", seg(id)),
+                &format!("v1/endpoints/{}", seg(id)?),
                 None::<&()>,
                 None::<&()>,
             )
@@ -206,7 +210,7 @@ impl Client {
     pub async fn update_endpoint(&self, id: &str, input: &EndpointInput) -> Result<Endpoint, ClientError> {
         self.call(
             Method::PUT,
-            &format!("v1/endpoints/{}", seg(id)),
+            &format!("v1/endpoints/{}", seg(id)?),
             None::<&()>,
             Some(input),
         )
@@ -214,7 +218,7 @@ impl Client {
     }
     /// Deletes an endpoint; `false` when it was already gone.
     pub async fn delete_endpoint(&self, id: &str) -> Result<bool, ClientError> {
-        self.delete(&format!("v1/endpoints/{}", seg(id))).await
+        self.delete(&format!("v1/endpoints/{}", seg(id)?)).await
     }
     /// Lists endpoints.
     pub async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Page<Endpoint>, ClientError> {
@@ -320,14 +324,20 @@ fn found<T>(result: Result<T, ClientError>) -> Result<Option<T>, ClientError> {
     }
 }
 
-/// Percent-encodes an id for use as one path segment, so an odd id cannot reach another path.
-fn seg(id: &str) -> String {
-    id.bytes()
+/// Percent-encodes an id for use as one path segment, so an odd id cannot reach another path. An empty id,
+/// `.` and `..` are refused: the empty segment names the collection, and URLs treat `.` and `..` as steps up
+/// the path even when written `%2E` (the URL standard decodes them), so no encoding keeps them in place.
+fn seg(id: &str) -> Result<String, ClientError> {
+    if matches!(id, "" | "." | "..") {
+        return Err(ClientError::InvalidId(id.to_owned()));
+    }
+    Ok(id
+        .bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
-        .collect()
+        .collect())
 }
 
 fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
@@ -364,8 +374,49 @@ mod tests {
 
     #[test]
     fn ids_cannot_escape_their_segment() {
-        assert_eq!(seg("tm_01AB"), "tm_01AB");
-        assert_eq!(seg("../x"), "..%2Fx");
+        assert_eq!(seg("tm_01AB").unwrap(), "tm_01AB");
+        assert_eq!(seg("../x").unwrap(), "..%2Fx");
+        assert_eq!(seg("...").unwrap(), "...");
+        assert_eq!(seg("a b").unwrap(), "a%20b");
+        let base = url::Url::parse("http://127.0.0.1:8080/").unwrap();
+        for id in ["../x", "...", ".a", "a..", "%2e%2e", "a/../b", "?q", "#f"] {
+            let url = base.join(&format!("v1/teams/{}", seg(id).unwrap())).unwrap();
+            assert_eq!(
+                url.path_segments().unwrap().collect::<Vec<_>>().len(),
+                3,
+                "{id:?} -> {url}"
+            );
+            assert!(url.path().starts_with("/v1/teams/"), "{id:?} -> {url}");
+            assert!(
+                url.query().is_none() && url.fragment().is_none(),
+                "{id:?} -> {url}"
+            );
+        }
+        // Encoding cannot save these: the URL standard reads `%2E%2E` as `..` too.
+        assert_eq!(base.join("v1/teams/%2E%2E").unwrap().path(), "/v1/");
+        for id in ["", ".", ".."] {
+            assert!(matches!(seg(id), Err(ClientError::InvalidId(_))), "{id:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_with_dot_ids_are_refused_before_sending() {
+        // Nothing listens on port 9: a request that was sent would fail as a transport error instead.
+        let client = Client::new(ClientConfig::new("http://127.0.0.1:9", "t")).unwrap();
+        for id in ["", ".", ".."] {
+            assert!(
+                matches!(client.get_team(id).await, Err(ClientError::InvalidId(_))),
+                "{id:?}"
+            );
+            assert!(
+                matches!(client.delete_endpoint(id).await, Err(ClientError::InvalidId(_))),
+                "{id:?}"
+            );
+            assert!(
+                matches!(client.get_policy(id).await, Err(ClientError::InvalidId(_))),
+                "{id:?}"
+            );
+        }
     }
 
     #[test]
