@@ -368,6 +368,12 @@ async fn refusals_answer_their_status_and_store_nothing(db: Database) {
     let mut missing: Value = serde_json::from_str(&signed).unwrap();
     missing.as_object_mut().unwrap().remove("TopicArn");
     let big = format!(r#"{{"title": "{}"}}"#, "x".repeat(300 * 1024));
+    let many = Value::Array(
+        (0..=klaxon::ingest::webhook::MAX_EVENTS)
+            .map(|i| json!({"title": format!("e{i}")}))
+            .collect(),
+    )
+    .to_string();
     let cases: Vec<Refusal<'_>> = vec![
         (
             &url,
@@ -413,6 +419,14 @@ async fn refusals_answer_their_status_and_store_nothing(db: Database) {
             "foreign_topic",
         ),
         (&url, vec![JSON], big, StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        // More events than one request may carry: refused whole, not cut to the limit.
+        (
+            &url,
+            vec![JSON],
+            many,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_events",
+        ),
     ];
     for (path, headers, body, status, code) in &cases {
         let (s, v, _) = app.post(path, headers, body).await;
@@ -434,6 +448,7 @@ async fn refusals_answer_their_status_and_store_nothing(db: Database) {
     assert_eq!(rejected(Reason::BadSignature), 2);
     assert_eq!(rejected(Reason::ForeignTopic), 1);
     assert_eq!(rejected(Reason::TooLarge), 2);
+    assert_eq!(rejected(Reason::TooManyEvents), 1);
     assert!(
         m.render()
             .contains("klaxon_ingest_rejected_total{reason=\"unknown_endpoint\"} 1")

@@ -125,7 +125,7 @@ pub(super) async fn receive_query(
 /// Deliver events: an SNS message (a notification, or a subscription's confirmation), or a webhook (JSON,
 /// form or plain text). The URL is the credential. A 2xx is sent only once the events are stored; an
 /// `X-Alert-Key` header or a `key` field groups events, and `status: resolved|ok|closed` closes the open
-/// alert. A JSON array delivers one event per item.
+/// alert. A JSON array delivers one event per item, at most 100 (a longer one is refused whole).
 #[utoipa::path(post, path = "/ingest/{token}", tag = "ingest", operation_id = "ingest",
     params(("token" = String, Path, description = "The endpoint's secret ingest token (from its `url`).")),
     request_body(description = "The event: SNS JSON, webhook JSON (an object, or an array of them), a form or \
@@ -141,7 +141,8 @@ pub(super) async fn receive_query(
         (status = 403, body = ErrorBody, description = "A bad SNS signature or certificate URL, or a topic \
             the endpoint does not allow."),
         (status = 404, body = ErrorBody, description = "No endpoint has this token."),
-        (status = 413, body = ErrorBody, description = "The body is larger than the limit of its kind."),
+        (status = 413, body = ErrorBody, description = "The body is larger than the limit of its kind \
+            (`too_large`), or holds more than 100 events (`too_many_events`); nothing of it was stored."),
         (status = 429, body = ErrorBody, description = "Over the endpoint's rate; `Retry-After` says when to \
             come back.", headers(("Retry-After" = u32, description = "Seconds to wait."))),
         (status = 502, body = ErrorBody, description = "Confirming an SNS subscription failed; SNS sends the \

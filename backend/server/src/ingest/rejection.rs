@@ -31,6 +31,8 @@ pub enum Reason {
     ForeignTopic,
     /// The body is larger than the limit.
     TooLarge,
+    /// The body holds more events than one request may carry.
+    TooManyEvents,
     /// The endpoint sent more than its rate allows.
     RateLimited,
     /// An HTTP method other than `POST` (or `GET` with a query).
@@ -39,7 +41,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for pre-registering metric labels.
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::MalformedBody,
         Reason::MissingSnsField,
         Reason::UnsupportedSignatureVersion,
@@ -51,6 +53,7 @@ impl Reason {
         Reason::SubscribeUrlNotAllowed,
         Reason::ForeignTopic,
         Reason::TooLarge,
+        Reason::TooManyEvents,
         Reason::RateLimited,
         Reason::MethodNotAllowed,
     ];
@@ -69,6 +72,7 @@ impl Reason {
             Reason::SubscribeUrlNotAllowed => "subscribe_url_not_allowed",
             Reason::ForeignTopic => "foreign_topic",
             Reason::TooLarge => "too_large",
+            Reason::TooManyEvents => "too_many_events",
             Reason::RateLimited => "rate_limited",
             Reason::MethodNotAllowed => "method_not_allowed",
         }
@@ -87,7 +91,8 @@ impl Reason {
             | Reason::ForeignTopic => StatusCode::FORBIDDEN,
             // A certificate we could not get is our problem (or AWS's), not the sender's: ask SNS to retry.
             Reason::CertUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            // Cutting the body to the limit would store part of it while answering "stored": refuse it whole.
+            Reason::TooLarge | Reason::TooManyEvents => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -151,6 +156,17 @@ pub enum Rejection {
         /// The limit that applied.
         limit: usize,
     },
+    /// More events than one request may carry.
+    #[error(
+        "the body holds {count} events, over the limit of {limit} events per request; nothing was stored, \
+        send them in several requests"
+    )]
+    TooManyEvents {
+        /// How many events the body holds.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Over the endpoint's rate.
     #[error("rate limited: retry after {retry_after_secs} s")]
     RateLimited {
@@ -177,6 +193,7 @@ impl Rejection {
             Rejection::SubscribeUrlNotAllowed(_) => Reason::SubscribeUrlNotAllowed,
             Rejection::ForeignTopic(_) => Reason::ForeignTopic,
             Rejection::TooLarge { .. } => Reason::TooLarge,
+            Rejection::TooManyEvents { .. } => Reason::TooManyEvents,
             Rejection::RateLimited { .. } => Reason::RateLimited,
             Rejection::MethodNotAllowed(_) => Reason::MethodNotAllowed,
         }
@@ -229,6 +246,7 @@ mod tests {
             assert_eq!(r.status(), 403, "{r}");
         }
         assert_eq!(Reason::TooLarge.status(), 413);
+        assert_eq!(Reason::TooManyEvents.status(), 413);
         assert_eq!(Reason::RateLimited.status(), 429);
         let limited = Rejection::RateLimited { retry_after_secs: 3 };
         assert_eq!(

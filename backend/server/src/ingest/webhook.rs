@@ -20,7 +20,8 @@ use crate::event::{Event, EventKind, EventStatus, Severity};
 
 /// The header that sets the group key of every event of the request.
 pub const ALERT_KEY_HEADER: &str = "x-alert-key";
-/// A JSON array body gives at most this many events; more is a mistake or an attack.
+/// A JSON array body (or a Lambda's batch of SNS records) gives at most this many events; a body with more is
+/// refused whole (413), never cut: the caller must not be told "stored" for events that were dropped.
 pub const MAX_EVENTS: usize = 100;
 /// Group keys derived from a value are cut to this many characters.
 const MAX_KEY_VALUE: usize = 200;
@@ -110,13 +111,15 @@ pub fn events(headers: &HeaderMap, query: Option<&str>, body: Body) -> Result<Ve
     let mut events = match body {
         Body::Empty if query_fields.is_empty() => return Err(Rejection::malformed("webhook", "empty body")),
         Body::Empty => vec![from_fields(query_fields.clone())],
-        Body::Json(Value::Array(items)) => items
-            .iter()
-            .take(MAX_EVENTS)
-            .map(|item| aws_event(item).unwrap_or_else(|| from_fields(with_query(flatten(item)))))
-            .collect(),
+        Body::Json(Value::Array(items)) => {
+            too_many(items.len())?;
+            items
+                .iter()
+                .map(|item| aws_event(item).unwrap_or_else(|| from_fields(with_query(flatten(item)))))
+                .collect()
+        }
         Body::Json(value) => match lambda_sns_records(&value) {
-            Some(events) => events,
+            Some(events) => events?,
             None => vec![aws_event(&value).unwrap_or_else(|| from_fields(with_query(flatten(&value))))],
         },
         Body::Form(pairs) => vec![from_fields(with_query(pairs.into_iter().collect()))],
@@ -143,9 +146,20 @@ fn aws_event(value: &Value) -> Option<Event> {
     eventbridge::from_event(value).or_else(|| cloudwatch::from_alarm(value))
 }
 
+/// Refuses a body of more than [`MAX_EVENTS`] events.
+fn too_many(count: usize) -> Result<(), Rejection> {
+    if count > MAX_EVENTS {
+        return Err(Rejection::TooManyEvents {
+            count,
+            limit: MAX_EVENTS,
+        });
+    }
+    Ok(())
+}
+
 /// SNS messages forwarded by a Lambda function as its event (`{"Records": [{"Sns": {...}}]}`), unsigned like
 /// any webhook; `None` when the body is not that.
-fn lambda_sns_records(value: &Value) -> Option<Vec<Event>> {
+fn lambda_sns_records(value: &Value) -> Option<Result<Vec<Event>, Rejection>> {
     let records = value.get("Records")?.as_array()?;
     let envelopes: Vec<sns::Envelope> = records
         .iter()
@@ -156,13 +170,8 @@ fn lambda_sns_records(value: &Value) -> Option<Vec<Event>> {
     if envelopes.is_empty() {
         return None;
     }
-    Some(
-        envelopes
-            .iter()
-            .take(MAX_EVENTS)
-            .flat_map(sns::notification_events)
-            .collect(),
-    )
+    let events: Vec<Event> = envelopes.iter().flat_map(sns::notification_events).collect();
+    Some(too_many(events.len()).map(|()| events))
 }
 
 /// One event from flattened fields: a recognised sender, or the generic reading.
@@ -378,6 +387,45 @@ mod tests {
         );
         let empty = events(&HeaderMap::new(), None, Body::Empty).unwrap_err();
         assert_eq!(empty.reason(), super::super::Reason::MalformedBody);
+    }
+
+    #[test]
+    fn more_events_than_the_limit_are_refused_whole() {
+        let json = headers(&[("content-type", "application/json")]);
+        let items = |n: usize| {
+            (0..n)
+                .map(|i| serde_json::json!({"title": i}))
+                .collect::<Vec<_>>()
+        };
+        let at_limit = events(&json, None, Body::Json(Value::Array(items(MAX_EVENTS)))).unwrap();
+        assert_eq!(at_limit.len(), MAX_EVENTS);
+        let err = events(&json, None, Body::Json(Value::Array(items(MAX_EVENTS + 1)))).unwrap_err();
+        assert_eq!(
+            err,
+            Rejection::TooManyEvents {
+                count: MAX_EVENTS + 1,
+                limit: MAX_EVENTS
+            }
+        );
+        assert_eq!(err.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(err.to_string().contains("limit of 100 events"), "{err}");
+        // A Lambda's batch of SNS records counts the same way.
+        let record = serde_json::json!({"Sns": {"Type": "Notification", "MessageId": "m", "TopicArn": "t",
+            "Message": "x", "Timestamp": "2026-01-01T00:00:00Z", "SignatureVersion": "1", "Signature": "s",
+            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/c.pem"}});
+        let records = |n: usize| serde_json::json!({"Records": vec![record.clone(); n]});
+        assert_eq!(
+            events(&json, None, Body::Json(records(MAX_EVENTS)))
+                .unwrap()
+                .len(),
+            MAX_EVENTS
+        );
+        assert_eq!(
+            events(&json, None, Body::Json(records(MAX_EVENTS + 1)))
+                .unwrap_err()
+                .reason(),
+            super::super::Reason::TooManyEvents
+        );
     }
 
     #[test]
