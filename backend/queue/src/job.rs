@@ -105,6 +105,7 @@ pub struct NewJob {
     pub(crate) payload: String,
     pub(crate) partition: Option<String>,
     pub(crate) dedup: Option<(String, Dedup)>,
+    pub(crate) tenant: Option<String>,
     when: When,
 }
 
@@ -121,6 +122,7 @@ impl NewJob {
             payload: serde_json::to_string(payload)?,
             partition: None,
             dedup: None,
+            tenant: None,
             when: When::Now,
         })
     }
@@ -129,6 +131,14 @@ impl NewJob {
     #[must_use]
     pub fn partition(mut self, key: impl Into<String>) -> Self {
         self.partition = Some(key.into());
+        self
+    }
+
+    /// Says whose job it is: an opaque id (the server's account) that [`crate::Queue::list_tenant`] lists
+    /// by. A job without one belongs to nobody in particular and is listed only by [`crate::Queue::list`].
+    #[must_use]
+    pub fn tenant(mut self, id: impl Into<String>) -> Self {
+        self.tenant = Some(id.into());
         self
     }
 
@@ -235,6 +245,8 @@ pub struct JobInfo {
     pub created_at_ms: i64,
     /// When its row last changed, Unix milliseconds.
     pub updated_at_ms: i64,
+    /// Whose job it is ([`NewJob::tenant`]), if anyone's.
+    pub tenant: Option<String>,
 }
 
 /// One page of a listing; pass `next_cursor` back to get the next page.

@@ -1,9 +1,9 @@
 //! Durable jobs and timers on SQLite and PostgreSQL.
 //!
-//! A *job* is a row: a kind (which handler runs it), a JSON payload, an optional partition key, the time it is
-//! due (`run_at`), a count of attempts, a state (`ready`, `running`, `done`, `dead`), a lease while it runs and
-//! the last error. A *timer* is nothing more than a job whose `run_at` is in the future; cancelling a timer
-//! deletes its row before it fires.
+//! A *job* is a row: a kind (which handler runs it), a JSON payload, an optional partition key, an optional
+//! tenant (whose job it is: an opaque id to list by), the time it is due (`run_at`), a count of attempts, a
+//! state (`ready`, `running`, `done`, `dead`), a lease while it runs and the last error. A *timer* is nothing
+//! more than a job whose `run_at` is in the future; cancelling a timer deletes its row before it fires.
 //!
 //! Guarantees:
 //! - **At least once, never early.** A job runs after `run_at`; a worker that dies mid-job loses its lease and
@@ -65,11 +65,18 @@ pub use runner::{PURGE_EVERY, Runner, RunnerSettings};
 /// The queue's schema, applied at start-up (component `queue`).
 pub const MIGRATOR: klaxon_db::Migrator = klaxon_db::Migrator {
     component: "queue",
-    migrations: &[klaxon_db::Migration {
-        name: "0001_jobs.sql",
-        sqlite: include_str!("../migrations/sqlite/0001_jobs.sql"),
-        postgres: include_str!("../migrations/postgres/0001_jobs.sql"),
-    }],
+    migrations: &[
+        klaxon_db::Migration {
+            name: "0001_jobs.sql",
+            sqlite: include_str!("../migrations/sqlite/0001_jobs.sql"),
+            postgres: include_str!("../migrations/postgres/0001_jobs.sql"),
+        },
+        klaxon_db::Migration {
+            name: "0002_job_tenant.sql",
+            sqlite: include_str!("../migrations/sqlite/0002_job_tenant.sql"),
+            postgres: include_str!("../migrations/postgres/0002_job_tenant.sql"),
+        },
+    ],
 };
 
 /// Errors of the queue's calls (a job's own failure is a [`JobError`], not this).

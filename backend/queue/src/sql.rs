@@ -27,7 +27,7 @@ pub(crate) fn claimed(row: &AnyRow) -> Result<ClaimedJob, Error> {
     })
 }
 
-/// Decodes a row of `get.sql` / `list.sql`.
+/// Decodes a row of `get.sql` / `list.sql` / `list_tenant.sql`.
 pub(crate) fn info(row: &AnyRow) -> Result<JobInfo, Error> {
     let state: String = row.try_get("state")?;
     let payload: String = row.try_get("payload")?;
@@ -47,5 +47,6 @@ pub(crate) fn info(row: &AnyRow) -> Result<JobInfo, Error> {
         last_error: row.try_get("last_error")?,
         created_at_ms: row.try_get("created_at")?,
         updated_at_ms: row.try_get("updated_at")?,
+        tenant: row.try_get("tenant")?,
     })
 }

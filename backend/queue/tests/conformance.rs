@@ -14,3 +14,6 @@ mod claims;
 
 #[path = "conformance/runner.rs"]
 mod runner;
+
+#[path = "conformance/tenants.rs"]
+mod tenants;

@@ -13,7 +13,7 @@ use crate::{escalation::Position, store::Store};
 /// One step of one alert's escalation: the alert's timer (run by `jobs::escalate`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EscalateJob {
-    /// The alert's account (lets the jobs API show an account only its own jobs).
+    /// The alert's account (the job's tenant too, which is what the jobs API lists by).
     pub account_id: String,
     /// The alert.
     pub alert_id: String,
@@ -43,6 +43,7 @@ impl EscalateJob {
         // The step is the job's identity, kept once done: a step fires at most once, ever.
         let key = format!("{}{}/{}/{}", Self::KIND_PREFIX, alert_id, pos.round, pos.step);
         Ok(NewJob::new(&job)?
+            .tenant(account_id)
             .partition(partition(alert_id))
             .run_at_ms(run_at_ms)
             .dedup_with(key, Dedup::Forever))
@@ -76,6 +77,7 @@ impl SyncJob {
             alert_id: alert_id.to_owned(),
         };
         Ok(NewJob::new(&job)?
+            .tenant(account_id)
             .partition(format!("slack:{alert_id}"))
             .dedup_with(format!("{}:{alert_id}", Self::KIND), Dedup::WhilePending))
     }

@@ -74,6 +74,7 @@ impl DigestJob {
     fn job(&self) -> Result<NewJob, klaxon_queue::Error> {
         let id = format!("{}/{}/{}", self.account_id, self.channel, self.hour_ms);
         Ok(NewJob::new(self)?
+            .tenant(&self.account_id)
             .partition(format!("slack-digest:{id}"))
             .dedup_with(format!("{}:{id}", Self::KIND), Dedup::WhilePending))
     }

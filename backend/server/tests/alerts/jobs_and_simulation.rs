@@ -1,6 +1,7 @@
 //! Dead letters per account, and simulated escalations (the seed's chain for a team without a policy).
 
 use axum::http::{Method, StatusCode};
+use klaxon::event::{EventKind, EventStatus};
 use klaxon_db::{Database, dual_test};
 use klaxon_queue::NewJob;
 use serde_json::{Value, json};
@@ -9,8 +10,11 @@ use super::app;
 
 async fn dead_jobs_are_listed_and_retried_per_account(db: Database) {
     let app = app(db).await;
-    // A job of account A that fails fatally is dead.
-    let job = NewJob::raw("test.fails", &json!({"account_id": app.a.0})).unwrap();
+    // A job of account A that fails fatally is dead. Its payload names B: what decides is the tenant it
+    // was enqueued with, never what a payload says.
+    let job = NewJob::raw("test.fails", &json!({"account_id": app.b.0}))
+        .unwrap()
+        .tenant(&app.a.0);
     app.queue.enqueue(job).await.unwrap();
     let claimed = app
         .queue
@@ -44,6 +48,80 @@ async fn dead_jobs_are_listed_and_retried_per_account(db: Database) {
     assert_eq!(
         (status, e["error"]["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("state"))
+    );
+}
+
+/// Thousands of another account's jobs come before the caller's: the caller's page is still found in one
+/// call, and holds none of theirs (the listing filters by tenant in the statement, not after it).
+async fn an_accounts_jobs_are_found_among_many_of_another(db: Database) {
+    let app = app(db).await;
+    let theirs: Vec<NewJob> = (0..2500)
+        .map(|i| {
+            NewJob::raw("test.noop", &json!({"i": i}))
+                .unwrap()
+                .tenant(&app.b.0)
+                .run_at_ms(i64::MAX / 2)
+        })
+        .collect();
+    app.queue.enqueue_many(&theirs).await.unwrap();
+    let nobodys = NewJob::raw("test.noop", &json!({"account_id": app.a.0})).unwrap();
+    app.queue.enqueue(nobodys).await.unwrap();
+    let mine = app
+        .queue
+        .enqueue(NewJob::raw("test.noop", &json!({})).unwrap().tenant(&app.a.0))
+        .await
+        .unwrap()
+        .unwrap();
+    let page = app.ok(Method::GET, "/v1/jobs?state=ready&limit=1", None).await;
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [mine.to_string().as_str()],
+        "A's one job, and not the one whose payload names A"
+    );
+    let next = page["next_cursor"].as_str().unwrap();
+    let rest = app
+        .ok(Method::GET, &format!("/v1/jobs?state=ready&cursor={next}"), None)
+        .await;
+    assert_eq!(
+        (rest["items"].clone(), rest["next_cursor"].clone()),
+        (json!([]), Value::Null)
+    );
+    let of_b = app
+        .b(Method::GET, "/v1/jobs?state=ready&limit=1000", None)
+        .await
+        .1;
+    let of_b = of_b["items"].as_array().unwrap();
+    assert_eq!(of_b.len(), 1000, "a full page of B's");
+    assert!(
+        of_b.iter()
+            .all(|j| j["id"].as_str() != Some(mine.to_string().as_str()))
+    );
+    // The server's own jobs are enqueued with their account: an alert's escalation timer is A's.
+    let (_, endpoint) = app.fixture().await;
+    let alert = app
+        .ingest(
+            &endpoint,
+            "disk",
+            EventStatus::Firing,
+            EventKind::Alert,
+            1_700_000_000_000,
+        )
+        .await
+        .alert;
+    let page = app.ok(Method::GET, "/v1/jobs?state=ready", None).await;
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["kind"] == "escalation.step" && j["payload"]["alert_id"] == alert.id.as_str()),
+        "{page}"
     );
 }
 
@@ -167,5 +245,6 @@ async fn simulate_returns_the_seeds_chain_for_a_team_without_a_policy(db: Databa
 
 dual_test!(
     dead_jobs_are_listed_and_retried_per_account,
+    an_accounts_jobs_are_found_among_many_of_another,
     simulate_returns_the_seeds_chain_for_a_team_without_a_policy,
 );
