@@ -11,6 +11,34 @@ use std::{
 use aws_lc_rs::{rand::SystemRandom, signature};
 use base64::Engine as _;
 
+/// An SNS `Timestamp` (`2026-11-27T01:00:02.000Z`) `offset_ms` after now: Klaxon refuses signed messages
+/// older than a week, so messages signed by tests carry the time they are sent.
+pub fn timestamp_now(offset_ms: u64) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis()
+        + u128::from(offset_ms);
+    let (days, ms_of_day) = (i64::try_from(ms / 86_400_000).expect("days"), ms % 86_400_000);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day / 1000 % 60,
+        ms_of_day % 1000,
+    );
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+}
+
 /// Signs SNS messages with the test key of `tests/fixtures`.
 #[derive(Debug)]
 pub struct Signer {

@@ -7,7 +7,7 @@
 use klaxon_tests::{
     Server, TempDir,
     moto::Moto,
-    sns::{ConfirmStandIn, Signer},
+    sns::{ConfirmStandIn, Signer, timestamp_now},
     workspace_root,
 };
 use serde_json::{Value, json};
@@ -114,7 +114,7 @@ fn subscription_handshake_then_notification() {
         ("TopicArn", topic),
         ("Message", "You have chosen to subscribe to the topic."),
         ("SubscribeURL", &subscribe_url),
-        ("Timestamp", "2026-11-27T01:00:00.000Z"),
+        ("Timestamp", &timestamp_now(0)),
     ]);
     let resp = post("SubscriptionConfirmation", &confirmation);
     let status = resp.status();
@@ -139,7 +139,7 @@ fn subscription_handshake_then_notification() {
             "SubscribeURL",
             "https://attacker.example/?Action=ConfirmSubscription",
         ),
-        ("Timestamp", "2026-11-27T01:00:01.000Z"),
+        ("Timestamp", &timestamp_now(1000)),
     ]);
     assert_eq!(post("SubscriptionConfirmation", &evil).status(), 403);
     assert_eq!(standin.requests.lock().unwrap().len(), 1);
@@ -152,7 +152,7 @@ fn subscription_handshake_then_notification() {
         ("TopicArn", topic),
         ("Subject", "ALARM: \"api-latency\" in EU (Ireland)"),
         ("Message", &message),
-        ("Timestamp", "2026-11-27T01:00:02.000Z"),
+        ("Timestamp", &timestamp_now(2000)),
     ]);
     let resp = post("Notification", &note);
     assert_eq!(resp.status(), 200);

@@ -108,6 +108,7 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
     };
     let store_metrics = store.metrics().clone();
     let database = store.database().clone();
+    let purge_store = store.clone();
     let ctx = JobContext {
         store,
         queue,
@@ -134,6 +135,8 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
         ..RunnerSettings::default()
     });
     let workers = tokio::spawn(runner.run(shutdown.clone()));
+    // SNS message ids are kept only as long as a message of their age can be accepted.
+    tokio::spawn(purge_store.run_message_purge(crate::store::MESSAGE_PURGE_EVERY, shutdown.clone()));
     let metrics = store_metrics.clone();
     tokio::spawn(gauges::run(
         database.clone(),

@@ -1,10 +1,14 @@
 //! `POST /ingest/{token}` through the router, on SQLite and on PostgreSQL: every fixture format, grouping and
 //! auto-close, SNS signatures (real AWS-signed messages, the self-signed set, a tampered byte, BADSIG), and
-//! every refusal answering its status while storing nothing.
+//! every refusal answering its status while storing nothing; old SNS message ids purged and old messages
+//! refused.
 
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
 
 use axum::{
     Router,
@@ -18,12 +22,13 @@ use klaxon::{
     ingest::{
         Reason,
         rate_limit::RateLimit,
-        sns::{FetchError, Fetcher, HostPattern, SnsVerifier},
+        sns::{Clock, FetchError, Fetcher, HostPattern, MAX_MESSAGE_AGE, SnsVerifier},
     },
-    store::{IngestEndpoint, Store},
+    store::{IngestEndpoint, MESSAGE_ID_RETENTION, Store},
 };
 use klaxon_db::{Database, dual_test};
 use serde_json::{Value, json};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tower::ServiceExt as _;
 
 fn fixtures() -> PathBuf {
@@ -66,6 +71,8 @@ struct App {
     store: Store,
     token: String,
     state: AppState,
+    /// The SNS verifier's clock: the fixtures were signed years ago.
+    now: Arc<Mutex<OffsetDateTime>>,
 }
 
 async fn app_with(db: Database, verify: bool, rate: RateLimit) -> App {
@@ -74,7 +81,10 @@ async fn app_with(db: Database, verify: bool, rate: RateLimit) -> App {
     store.migrate().await.unwrap();
     let token = store.create_account("a").await.unwrap().token;
     let mut state = AppState::new(store.clone(), "https://klaxon.test");
-    let verifier = SnsVerifier::new(HostPattern::default(), Some(cert_dir()), Arc::new(NoFetch));
+    let now = Arc::new(Mutex::new(OffsetDateTime::now_utc()));
+    let clock = Arc::clone(&now);
+    let verifier = SnsVerifier::new(HostPattern::default(), Some(cert_dir()), Arc::new(NoFetch))
+        .with_clock(Clock::from_fn(move || *clock.lock().unwrap()));
     let batcher = Batcher::spawn(&store, &state.queue, BatchSettings::default());
     state.ingest = Arc::new(IngestState::new(verifier, verify, rate, batcher));
     App {
@@ -82,6 +92,7 @@ async fn app_with(db: Database, verify: bool, rate: RateLimit) -> App {
         store,
         token,
         state,
+        now,
     }
 }
 
@@ -91,6 +102,34 @@ async fn app(db: Database) -> App {
 
 impl App {
     async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value, Option<String>) {
+        // An SNS message arrives a minute after it was sent, as SNS would deliver it (tests of the age rule
+        // set the clock with `post_at`).
+        if let Some(sent) = sent_at(&body) {
+            *self.now.lock().unwrap() = sent + time::Duration::minutes(1);
+        }
+        self.send(method, path, headers, body).await
+    }
+
+    /// Posts with the SNS verifier's clock at `now`, whatever the message's `Timestamp`.
+    async fn post_at(
+        &self,
+        now: OffsetDateTime,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (StatusCode, Value, Option<String>) {
+        *self.now.lock().unwrap() = now;
+        self.send(Method::POST, path, headers, body.as_bytes().to_vec())
+            .await
+    }
+
+    async fn send(
         &self,
         method: Method,
         path: &str,
@@ -172,6 +211,12 @@ impl App {
             .await;
         v["items"].as_array().cloned().unwrap_or_default()
     }
+}
+
+/// The `Timestamp` of an SNS message body.
+fn sent_at(body: &[u8]) -> Option<OffsetDateTime> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    OffsetDateTime::parse(value.get("Timestamp")?.as_str()?, &Rfc3339).ok()
 }
 
 fn rand_suffix() -> u32 {
@@ -568,6 +613,49 @@ async fn concurrent_deliveries_group_dedup_and_see_deletes(db: Database) {
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 }
 
+/// Message ids are purged after their retention, and a signed message older than the ids kept is refused, so
+/// the purge cannot let a replay in.
+async fn old_message_ids_are_purged_and_old_messages_refused(db: Database) {
+    let app = app(db).await;
+    let url = app.endpoint(json!({})).await;
+    let message = fixture("sns-signed-test/notification-v1-nosubject.json");
+    let sent = sent_at(message.as_bytes()).unwrap();
+    let (s, v, _) = app.post(&url, &[SNS], &message).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("stored")), "{v}");
+
+    // Ids younger than the retention stay: a retry is still a duplicate.
+    let retention = i64::try_from(MESSAGE_ID_RETENTION.as_millis()).unwrap();
+    let now_ms = || i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap();
+    assert_eq!(app.store.purge_messages(now_ms() - retention).await.unwrap(), 0);
+    let (_, v, _) = app.post(&url, &[SNS], &message).await;
+    assert_eq!(v["status"], "duplicate", "{v}");
+    // The retention outlives the accepted age (with a day for clocks that disagree).
+    assert!(MESSAGE_ID_RETENTION.as_secs() > MAX_MESSAGE_AGE.whole_seconds().unsigned_abs() + 3600);
+
+    // Once the id is purged (here: everything received until now), a replay older than the horizon is
+    // refused and stores nothing...
+    assert_eq!(app.store.purge_messages(now_ms() + 1).await.unwrap(), 1);
+    let too_late = sent + MAX_MESSAGE_AGE + time::Duration::seconds(1);
+    let (s, v, _) = app.post_at(too_late, &url, &[SNS], &message).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("timestamp_out_of_range")),
+        "{v}"
+    );
+    // ...and so is a message dated far ahead of the clock.
+    let early = sent - time::Duration::hours(1);
+    let (s, v, _) = app.post_at(early, &url, &[SNS], &message).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("timestamp_out_of_range"))
+    );
+    let alerts = app.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0]["count"], 1, "{alerts:#?}");
+    let m = app.state.store.metrics();
+    assert_eq!(m.counter_value("IngestRejected", &["timestamp_out_of_range"]), 2);
+}
+
 dual_test!(
     webhooks_group_and_resolve,
     payload_fixtures_become_alerts,
@@ -576,4 +664,5 @@ dual_test!(
     rate_limited_endpoints_get_429_with_retry_after,
     subscription_messages_are_recorded,
     concurrent_deliveries_group_dedup_and_see_deletes,
+    old_message_ids_are_purged_and_old_messages_refused,
 );

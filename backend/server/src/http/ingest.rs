@@ -138,8 +138,9 @@ pub(super) async fn receive_query(
     responses(
         (status = 200, body = Receipt, description = "Stored (or a duplicate, a confirmation, nothing to store)."),
         (status = 400, body = ErrorBody, description = "The body is malformed or lacks what its kind needs."),
-        (status = 403, body = ErrorBody, description = "A bad SNS signature or certificate URL, or a topic \
-            the endpoint does not allow."),
+        (status = 403, body = ErrorBody, description = "A bad SNS signature or certificate URL, a topic \
+            the endpoint does not allow, or a signed SNS message dated more than 7 days ago or more than 15 \
+            minutes ahead (`timestamp_out_of_range`: SNS retries for an hour at most, so it is a replay)."),
         (status = 404, body = ErrorBody, description = "No endpoint has this token."),
         (status = 413, body = ErrorBody, description = "The body is larger than the limit of its kind \
             (`too_large`), or holds more than 100 events (`too_many_events`); nothing of it was stored."),

@@ -17,6 +17,8 @@ pub enum Reason {
     UnsupportedSignatureVersion,
     /// The SNS signature does not verify with the signing certificate.
     BadSignature,
+    /// A signed SNS message's `Timestamp` is too old (a replay) or too far in the future.
+    TimestampOutOfRange,
     /// `SigningCertURL` is not `https`.
     CertUrlNotHttps,
     /// `SigningCertURL` names a host outside the allowed pattern.
@@ -41,11 +43,12 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for pre-registering metric labels.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::MalformedBody,
         Reason::MissingSnsField,
         Reason::UnsupportedSignatureVersion,
         Reason::BadSignature,
+        Reason::TimestampOutOfRange,
         Reason::CertUrlNotHttps,
         Reason::CertHostNotAllowed,
         Reason::BadCertificate,
@@ -65,6 +68,7 @@ impl Reason {
             Reason::MissingSnsField => "missing_sns_field",
             Reason::UnsupportedSignatureVersion => "unsupported_signature_version",
             Reason::BadSignature => "bad_signature",
+            Reason::TimestampOutOfRange => "timestamp_out_of_range",
             Reason::CertUrlNotHttps => "cert_url_not_https",
             Reason::CertHostNotAllowed => "cert_host_not_allowed",
             Reason::BadCertificate => "bad_certificate",
@@ -84,6 +88,7 @@ impl Reason {
             Reason::MalformedBody | Reason::MissingSnsField => StatusCode::BAD_REQUEST,
             Reason::UnsupportedSignatureVersion
             | Reason::BadSignature
+            | Reason::TimestampOutOfRange
             | Reason::CertUrlNotHttps
             | Reason::CertHostNotAllowed
             | Reason::BadCertificate
@@ -130,6 +135,9 @@ pub enum Rejection {
     /// The signature does not verify.
     #[error("SNS signature does not verify: {0}")]
     BadSignature(String),
+    /// `Timestamp` outside what a genuine delivery can have.
+    #[error("SNS message refused: {0}")]
+    TimestampOutOfRange(String),
     /// `SigningCertURL` is not https.
     #[error("SigningCertURL must be https: {0}")]
     CertUrlNotHttps(String),
@@ -186,6 +194,7 @@ impl Rejection {
             Rejection::MissingSnsField { .. } => Reason::MissingSnsField,
             Rejection::UnsupportedSignatureVersion(_) => Reason::UnsupportedSignatureVersion,
             Rejection::BadSignature(_) => Reason::BadSignature,
+            Rejection::TimestampOutOfRange(_) => Reason::TimestampOutOfRange,
             Rejection::CertUrlNotHttps(_) => Reason::CertUrlNotHttps,
             Rejection::CertHostNotAllowed(_) => Reason::CertHostNotAllowed,
             Rejection::BadCertificate(_) => Reason::BadCertificate,
@@ -242,6 +251,7 @@ mod tests {
             Reason::CertHostNotAllowed,
             Reason::CertUrlNotHttps,
             Reason::ForeignTopic,
+            Reason::TimestampOutOfRange,
         ] {
             assert_eq!(r.status(), 403, "{r}");
         }

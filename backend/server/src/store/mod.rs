@@ -18,7 +18,7 @@ use rand::RngCore;
 
 pub use accounts::NewAccount;
 pub use endpoints::{IngestEndpoint, StoredEndpoint};
-pub use ingest::SubscriptionStatus;
+pub use ingest::{MESSAGE_ID_RETENTION, MESSAGE_PURGE_EVERY, SubscriptionStatus};
 
 /// The SQL text of a query for the store's dialect: `sql!(self, "team_get")`.
 macro_rules! sql {
@@ -56,6 +56,11 @@ pub const MIGRATOR: Migrator = Migrator {
             name: "0005_secrets_and_workspaces.sql",
             sqlite: include_str!("../../migrations/sqlite/0005_secrets_and_workspaces.sql"),
             postgres: include_str!("../../migrations/postgres/0005_secrets_and_workspaces.sql"),
+        },
+        Migration {
+            name: "0006_ingest_message_age.sql",
+            sqlite: include_str!("../../migrations/sqlite/0006_ingest_message_age.sql"),
+            postgres: include_str!("../../migrations/postgres/0006_ingest_message_age.sql"),
         },
     ],
 };

@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 
 pub use certs::{CertSource, FetchError, Fetcher, HttpFetcher, SigningCert};
 pub use envelope::{Envelope, MESSAGE_TYPE_HEADER, MessageType};
-pub use verify::{ConfirmError, DEFAULT_CERT_HOSTS, HostPattern, SnsArgs, SnsConfigError, SnsVerifier};
+pub use verify::{
+    Clock, ConfirmError, DEFAULT_CERT_HOSTS, HostPattern, MAX_FUTURE_SKEW, MAX_MESSAGE_AGE, SnsArgs,
+    SnsConfigError, SnsVerifier,
+};
 
 use super::flatten::{flatten, one_line};
 use super::{Incoming, SnsControl, SnsControlKind, arn_parts, check_topic, cloudwatch, eventbridge};
@@ -42,8 +45,9 @@ impl Unverified {
     }
 }
 
-/// Checks the topic (before any certificate fetch: a foreign topic costs nothing), the signature, and for a
-/// confirmation the `SubscribeURL` host; then returns the control message or the events.
+/// Checks the topic and the `Timestamp` (before any certificate fetch: a foreign topic or a replay of an old
+/// message costs nothing), the signature, and for a confirmation the `SubscribeURL` host; then returns the
+/// control message or the events.
 pub async fn verify(
     message: Unverified,
     verifier: &SnsVerifier,
@@ -51,6 +55,7 @@ pub async fn verify(
 ) -> Result<Incoming, Rejection> {
     let envelope = message.0;
     check_topic(&envelope.topic_arn, allowed_topics)?;
+    verifier.check_timestamp(&envelope)?;
     verifier.verify_signature(&envelope).await?;
     if let Some(url) = &envelope.subscribe_url {
         verifier.check_subscribe_url(url)?;
@@ -150,13 +155,59 @@ mod tests {
         Unverified::new(Envelope::from_json(&fixture_json(rel), None).unwrap())
     }
 
-    fn verifier() -> SnsVerifier {
+    /// A minute after the test set was signed (its Timestamps are 2026-01-01T00:00:0xZ).
+    const SIGNED_AT: time::OffsetDateTime = time::macros::datetime!(2026-01-01 00:01:00 UTC);
+
+    fn verifier_at(now: time::OffsetDateTime) -> SnsVerifier {
         let dir = dir().join("sns-signed-test");
         SnsVerifier::new(
             HostPattern::default(),
             Some(dir),
             Arc::new(FakeFetcher::default()),
         )
+        .with_clock(Clock::fixed(now))
+    }
+
+    fn verifier() -> SnsVerifier {
+        verifier_at(SIGNED_AT)
+    }
+
+    #[tokio::test]
+    async fn messages_older_than_the_horizon_or_from_the_future_are_refused() {
+        let msg = || unverified("sns-signed-test/notification-v1-nosubject.json");
+        let sent = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+        // Within the horizon, at both ends.
+        for now in [sent, sent + MAX_MESSAGE_AGE, sent - MAX_FUTURE_SKEW] {
+            assert!(verify(msg(), &verifier_at(now), &[]).await.is_ok(), "{now}");
+        }
+        let second = time::Duration::seconds(1);
+        for now in [sent + MAX_MESSAGE_AGE + second, sent - MAX_FUTURE_SKEW - second] {
+            let err = verify(msg(), &verifier_at(now), &[]).await.unwrap_err();
+            assert_eq!(
+                (err.reason(), err.status()),
+                (Reason::TimestampOutOfRange, http::StatusCode::FORBIDDEN),
+                "{now}: {err}"
+            );
+        }
+        // Confirmations too: an old one must not make Klaxon GET its SubscribeURL again.
+        let old = verify(
+            unverified("sns-signed-test/subscription-confirmation-v2.json"),
+            &verifier_at(sent + time::Duration::days(30)),
+            &[],
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(old.reason(), Reason::TimestampOutOfRange);
+        assert!(old.to_string().contains("more than 7 days old"), "{old}");
+        // A Timestamp that is not one is malformed, whatever the clock.
+        let mut bad = msg();
+        bad.0.timestamp = "yesterday".into();
+        assert_eq!(
+            verify(bad, &verifier(), &[]).await.unwrap_err().reason(),
+            Reason::MalformedBody
+        );
+        // Unsigned reading (emulators) has no age rule: anyone may post such a message anyway.
+        assert!(msg().accept_unsigned(&[]).is_ok());
     }
 
     #[tokio::test]

@@ -85,12 +85,55 @@ pub enum SnsConfigError {
     },
 }
 
+/// How old a signed SNS message may be (its `Timestamp`, the time it was published). SNS stops retrying a
+/// delivery within an hour (its retry policy is capped at 3,600 s), so a week is far more than any genuine
+/// delivery needs while leaving room for a clock that is off; an older message can only be a replay. The
+/// message ids kept for de-duplication are purged after this (see `store::ingest::MESSAGE_ID_RETENTION`),
+/// so refusing older messages is what keeps the purge from reopening replays.
+pub const MAX_MESSAGE_AGE: time::Duration = time::Duration::days(7);
+/// How far in the future a signed SNS message's `Timestamp` may be: clocks differ by seconds, and AWS itself
+/// allows requests 15 minutes of skew. A later time could stretch a message's life past the ids' retention.
+pub const MAX_FUTURE_SKEW: time::Duration = time::Duration::minutes(15);
+
+/// The current time, injectable so tests can verify messages signed long ago.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> OffsetDateTime + Send + Sync>);
+
+impl Clock {
+    /// The system's clock.
+    pub fn system() -> Self {
+        Clock(Arc::new(OffsetDateTime::now_utc))
+    }
+
+    /// A clock that reads `now` (a test's).
+    pub fn from_fn(now: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
+        Clock(Arc::new(now))
+    }
+
+    /// A clock stopped at `at`.
+    pub fn fixed(at: OffsetDateTime) -> Self {
+        Clock::from_fn(move || at)
+    }
+
+    /// What the clock says.
+    pub fn now(&self) -> OffsetDateTime {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
 /// Checks SNS signatures and SNS URLs; holds the certificate cache. One per process, shared by all endpoints.
 #[derive(Debug)]
 pub struct SnsVerifier {
     hosts: HostPattern,
     certs: CertSource,
     fetcher: Arc<dyn Fetcher>,
+    clock: Clock,
 }
 
 impl SnsVerifier {
@@ -100,7 +143,38 @@ impl SnsVerifier {
             hosts,
             certs: CertSource::new(cert_dir, Arc::clone(&fetcher)),
             fetcher,
+            clock: Clock::system(),
         }
+    }
+
+    /// The same verifier reading the time from `clock` (tests verify messages signed long ago).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Refuses a message whose `Timestamp` is older than [`MAX_MESSAGE_AGE`] or further ahead than
+    /// [`MAX_FUTURE_SKEW`]: its id may have been purged, so it could be a replay of a message already stored.
+    pub fn check_timestamp(&self, envelope: &Envelope) -> Result<(), Rejection> {
+        let at = timestamp(envelope)?;
+        let now = self.clock.now();
+        if at < now - MAX_MESSAGE_AGE {
+            return Err(Rejection::TimestampOutOfRange(format!(
+                "Timestamp {} is more than {} days old (now {now}): SNS stops retrying within an hour, so this \
+                 is a replay",
+                envelope.timestamp,
+                MAX_MESSAGE_AGE.whole_days()
+            )));
+        }
+        if at > now + MAX_FUTURE_SKEW {
+            return Err(Rejection::TimestampOutOfRange(format!(
+                "Timestamp {} is more than {} minutes ahead of this server's clock (now {now})",
+                envelope.timestamp,
+                MAX_FUTURE_SKEW.whole_minutes()
+            )));
+        }
+        Ok(())
     }
 
     /// The verifier of `klaxon serve`, fetching over HTTPS.
@@ -172,14 +246,18 @@ impl SnsVerifier {
             .map_err(|_| Rejection::BadSignature("Signature is not base64".to_owned()))?;
         let cert = self.certs.get(&url).await?;
         if !cert.pinned {
-            let at = OffsetDateTime::parse(&envelope.timestamp, &Rfc3339)
-                .map_err(|e| Rejection::malformed("SNS message", format!("Timestamp: {e}")))?;
-            cert.check_valid_at(at)?;
+            cert.check_valid_at(timestamp(envelope)?)?;
         }
         UnparsedPublicKey::new(algorithm, &cert.spki)
             .verify(envelope.string_to_sign().as_bytes(), &sig)
             .map_err(|_| Rejection::BadSignature(format!("not signed by the key of {url}")))
     }
+}
+
+/// The envelope's `Timestamp`.
+fn timestamp(envelope: &Envelope) -> Result<OffsetDateTime, Rejection> {
+    OffsetDateTime::parse(&envelope.timestamp, &Rfc3339)
+        .map_err(|e| Rejection::malformed("SNS message", format!("Timestamp: {e}")))
 }
 
 /// Why a subscription could not be confirmed.
