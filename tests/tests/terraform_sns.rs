@@ -1,5 +1,6 @@
 //! `klaxon_sns_subscription` with the real `terraform`, a real `klaxon serve` and moto as the SNS API:
-//! subscribe, quiet plan, import, unsubscribe outside terraform then plan a create, destroy unsubscribes.
+//! subscribe, quiet plan, import, unsubscribe outside terraform then plan a create, destroy unsubscribes; the
+//! delivery policy and dead-letter queue: read back, updated in place, drift, validation.
 
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
@@ -159,6 +160,220 @@ fn full_stack_example_applies() {
     assert!(out.contains("Apply complete!"), "{out}");
     tf.assert_quiet();
     assert_eq!(subscriptions(&client, &rt, &topic).len(), 1);
+    tf.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(subscriptions(&client, &rt, &topic).is_empty());
+}
+
+/// The subscription's attributes as moto holds them.
+fn attributes(
+    sns: &aws_sdk_sns::Client,
+    rt: &tokio::runtime::Runtime,
+    arn: &str,
+) -> std::collections::HashMap<String, String> {
+    rt.block_on(sns.get_subscription_attributes().subscription_arn(arn).send())
+        .unwrap()
+        .attributes
+        .unwrap_or_default()
+}
+
+/// A JSON attribute as a value (`null` when absent or empty), for comparisons that ignore formatting.
+fn json_attribute(attrs: &std::collections::HashMap<String, String>, name: &str) -> serde_json::Value {
+    match attrs.get(name).map(String::as_str) {
+        None | Some("") => serde_json::Value::Null,
+        Some(text) => serde_json::from_str(text).unwrap(),
+    }
+}
+
+/// The configuration of the delivery-policy test: one subscription with `extra` inside its block.
+fn policy_config(moto: &Moto, topic: &str, extra: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    klaxon = {{ source = "klaxon/klaxon" }}
+  }}
+}}
+provider "klaxon" {{
+  aws {{
+    region       = "eu-west-1"
+    endpoint_url = "{moto}"
+  }}
+}}
+resource "klaxon_team" "sre" {{
+  name          = "sre"
+  slack_channel = "C0123ABCDE"
+}}
+resource "klaxon_endpoint" "aws" {{
+  team_id            = klaxon_team.sre.id
+  name               = "aws"
+  allowed_topic_arns = ["{topic}"]
+}}
+resource "klaxon_sns_subscription" "alarms" {{
+  topic_arn   = "{topic}"
+  endpoint_id = klaxon_endpoint.aws.id
+{extra}
+}}
+output "subscription_arn" {{ value = klaxon_sns_subscription.alarms.subscription_arn }}
+"#,
+        moto = moto.url
+    )
+}
+
+/// SNS never drops an alarm silently: the subscription carries a delivery policy (retries over the hour, a
+/// throttle at the ingest rate) that reads back from SNS without a diff, changes in place, shows drift made
+/// outside terraform, attaches a dead-letter queue, and refuses bad values at plan time without touching SNS.
+#[test]
+fn delivery_policy_and_dead_letter_queue() {
+    let Some(moto) = Moto::start() else { return };
+    let server = Server::start_sqlite();
+    let token = server.create_account("sns-policy");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = sns(&moto, &rt);
+    let topic = rt
+        .block_on(client.create_topic().name("alarms").send())
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    // The queue is only named: moto does not check that a RedrivePolicy's queue exists.
+    let dlq = topic.replace(":sns:", ":sqs:").replace(":alarms", ":klaxon-dlq");
+    let mut tf = Terraform::new(&server.url, &token);
+    for (k, v) in moto.env() {
+        tf.env(k, &v);
+    }
+
+    // Defaults: written at subscribe, read back without a diff.
+    tf.write(&policy_config(&moto, &topic, ""));
+    tf.apply();
+    let arn = tf.output("subscription_arn");
+    let attrs = attributes(&client, &rt, &arn);
+    assert_eq!(
+        json_attribute(&attrs, "DeliveryPolicy"),
+        serde_json::json!({
+            "healthyRetryPolicy": {
+                "numRetries": 60, "numNoDelayRetries": 0, "numMinDelayRetries": 3, "minDelayTarget": 5,
+                "maxDelayTarget": 60, "numMaxDelayRetries": 47, "backoffFunction": "exponential"
+            },
+            "throttlePolicy": {"maxReceivesPerSecond": 50}
+        }),
+        "{attrs:?}"
+    );
+    assert_eq!(json_attribute(&attrs, "RedrivePolicy"), serde_json::Value::Null);
+    tf.assert_quiet();
+
+    // Overrides and a dead-letter queue change the subscription in place.
+    tf.write(&policy_config(
+        &moto,
+        &topic,
+        &format!(
+            r#"  throttle_policy = {{ max_receives_per_second = 10 }}
+  retry_policy = {{
+    num_retries           = 20
+    num_max_delay_retries = 5
+    max_delay_target      = 120
+    backoff_function      = "linear"
+  }}
+  dead_letter_queue_arn = "{dlq}""#
+        ),
+    ));
+    let (code, plan) = tf.plan();
+    assert_eq!(code, 2);
+    assert!(
+        plan.contains("klaxon_sns_subscription.alarms will be updated in-place"),
+        "{plan}"
+    );
+    tf.apply();
+    assert_eq!(tf.output("subscription_arn"), arn, "updated, not replaced");
+    let attrs = attributes(&client, &rt, &arn);
+    let policy = json_attribute(&attrs, "DeliveryPolicy");
+    assert_eq!(policy["healthyRetryPolicy"]["numRetries"], 20, "{policy}");
+    assert_eq!(policy["healthyRetryPolicy"]["maxDelayTarget"], 120, "{policy}");
+    assert_eq!(
+        policy["healthyRetryPolicy"]["minDelayTarget"], 5,
+        "defaults stay: {policy}"
+    );
+    assert_eq!(
+        policy["healthyRetryPolicy"]["backoffFunction"], "linear",
+        "{policy}"
+    );
+    assert_eq!(policy["throttlePolicy"]["maxReceivesPerSecond"], 10, "{policy}");
+    assert_eq!(
+        json_attribute(&attrs, "RedrivePolicy"),
+        serde_json::json!({ "deadLetterTargetArn": dlq })
+    );
+    tf.assert_quiet();
+
+    // The same policy reformatted outside terraform is no change; another policy is drift, planned back.
+    let set = |name: &str, value: &str| {
+        rt.block_on(
+            client
+                .set_subscription_attributes()
+                .subscription_arn(&arn)
+                .attribute_name(name)
+                .attribute_value(value)
+                .send(),
+        )
+        .unwrap();
+    };
+    let mut reformatted = serde_json::to_string_pretty(&policy).unwrap();
+    reformatted = reformatted.replace("\"linear\"", "\"LINEAR\"");
+    set("DeliveryPolicy", &reformatted);
+    tf.assert_quiet();
+    set("DeliveryPolicy", r#"{"healthyRetryPolicy":{"numRetries":3}}"#);
+    let (code, plan) = tf.plan();
+    assert_eq!(code, 2);
+    assert!(
+        plan.contains("klaxon_sns_subscription.alarms will be updated in-place"),
+        "{plan}"
+    );
+    assert!(plan.contains("max_receives_per_second = 10"), "{plan}");
+    tf.apply();
+    assert_eq!(
+        json_attribute(&attributes(&client, &rt, &arn), "DeliveryPolicy"),
+        policy
+    );
+    tf.assert_quiet();
+
+    // Bad values fail the plan at their attribute, and SNS is left alone.
+    let before = attributes(&client, &rt, &arn);
+    for (extra, expected) in [
+        (
+            "  retry_policy = {\n    min_delay_target = 90\n    max_delay_target = 30\n  }",
+            "min_delay_target = 90",
+        ),
+        ("  retry_policy = { num_retries = 101 }", "num_retries = 101"),
+        (
+            "  retry_policy = {\n    num_retries           = 100\n    num_max_delay_retries = 90\n  }",
+            "over the 3600 s",
+        ),
+        (
+            "  dead_letter_queue_arn = \"arn:aws:sqs:eu-west-1:klaxon-dlq\"",
+            "is not an SQS queue ARN",
+        ),
+    ] {
+        tf.write(&policy_config(&moto, &topic, extra));
+        let out = tf.run(&["plan", "-no-color"]);
+        let text = klaxon_tests::terraform::text(&out);
+        assert!(!out.status.success(), "{extra}: {text}");
+        assert!(text.contains("Invalid value for"), "{extra}: {text}");
+        assert!(text.contains(expected), "{extra}: {text}");
+        assert!(text.contains("klaxon_sns_subscription.alarms"), "{extra}: {text}");
+    }
+    assert_eq!(attributes(&client, &rt, &arn), before);
+
+    // Without the queue and the overrides: RedrivePolicy is detached and the defaults come back.
+    tf.write(&policy_config(&moto, &topic, ""));
+    tf.apply();
+    let attrs = attributes(&client, &rt, &arn);
+    assert_eq!(json_attribute(&attrs, "RedrivePolicy"), serde_json::Value::Null);
+    assert_eq!(
+        json_attribute(&attrs, "DeliveryPolicy")["healthyRetryPolicy"]["numRetries"],
+        60
+    );
+    tf.assert_quiet();
     tf.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert!(subscriptions(&client, &rt, &topic).is_empty());
 }
