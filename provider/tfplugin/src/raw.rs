@@ -369,3 +369,7 @@ pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Dynamic, CodecError> {
 #[cfg(test)]
 #[path = "raw_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "raw_proptests.rs"]
+mod proptests;

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::arn_parts;
-use super::flatten::flatten;
+use super::flatten::{MAX_TITLE_CHARS, flatten, one_line};
 use crate::event::{Event, EventKind, EventStatus, Severity};
 
 /// The alarm as an event, or `None` when `message` is not an alarm (no `AlarmName` + `NewStateValue`).
@@ -37,7 +37,9 @@ pub fn from_alarm(message: &Value) -> Option<Event> {
     };
     let (status, kind, severity) = state_meaning(state);
     Some(Event {
-        title: format!("{state}: {name}"),
+        // Names and states are the sender's text: an alarm name may be 255 characters (or anything, posted as a
+        // webhook), a title is one line.
+        title: one_line(&format!("{state}: {name}"), MAX_TITLE_CHARS),
         text: text.trim().to_owned(),
         severity,
         source: "aws.cloudwatch".to_owned(),

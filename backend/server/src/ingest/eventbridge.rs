@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::cloudwatch;
-use super::flatten::{flatten, one_line};
+use super::flatten::{MAX_TITLE_CHARS, flatten, one_line};
 use crate::event::{Event, EventKind, EventStatus, Severity};
 
 /// The event as an [`Event`], or `None` when `value` is not an EventBridge event.
@@ -91,7 +91,8 @@ fn alarm(env: &Envelope<'_>) -> Option<Event> {
         env.region.unwrap_or_default(),
         name,
     );
-    let mut event = env.event(format!("{state}: {name}"), key, status, kind, severity);
+    let title = one_line(&format!("{state}: {name}"), MAX_TITLE_CHARS);
+    let mut event = env.event(title, key, status, kind, severity);
     let reason = str_at(env.detail, "/state/reason").unwrap_or_default();
     event.text = match str_at(env.detail, "/configuration/description") {
         Some(description) => format!("{description}\n{reason}"),
@@ -125,7 +126,7 @@ fn health(env: &Envelope<'_>) -> Event {
     let event_arn = str_at(detail, "/eventArn").unwrap_or(code);
     let title = format!("AWS Health {service}: {}", humanise(code, service));
     let mut event = env.event(
-        title,
+        one_line(&title, MAX_TITLE_CHARS),
         format!("health:{account}:{event_arn}"),
         status,
         kind,
@@ -191,7 +192,13 @@ fn guardduty(env: &Envelope<'_>) -> Event {
         .or(str_at(detail, "/type"))
         .unwrap_or(env.detail_type);
     let key = format!("gd:{account}:{region}:{id}");
-    let mut event = env.event(one_line(title, 150), key, EventStatus::Firing, kind, severity);
+    let mut event = env.event(
+        one_line(title, MAX_TITLE_CHARS),
+        key,
+        EventStatus::Firing,
+        kind,
+        severity,
+    );
     event.account = (!account.is_empty()).then(|| account.to_owned());
     event.region = (!region.is_empty()).then(|| region.to_owned());
     event.text = str_at(detail, "/description").unwrap_or_default().to_owned();
@@ -221,7 +228,7 @@ fn generic(env: &Envelope<'_>) -> Event {
         None => env.detail_type.to_owned(),
     };
     let mut event = env.event(
-        one_line(&title, 150),
+        one_line(&title, MAX_TITLE_CHARS),
         key,
         EventStatus::Firing,
         EventKind::Alert,

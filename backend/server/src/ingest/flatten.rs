@@ -8,6 +8,9 @@ use serde_json::Value;
 /// At most this many fields are kept: a huge payload must not become a huge alert (or a slow Slack message).
 pub const MAX_FIELDS: usize = 200;
 
+/// Titles are one line of at most this many characters (see [`one_line`]), whatever the sender wrote.
+pub const MAX_TITLE_CHARS: usize = 150;
+
 /// The key used when the JSON is a bare value rather than an object.
 pub const ROOT_KEY: &str = "value";
 
@@ -47,6 +50,14 @@ fn walk(value: &Value, prefix: &mut String, out: &mut BTreeMap<String, String>) 
         prefix.push_str(&key);
         walk(child, prefix, out);
         prefix.truncate(len);
+    }
+}
+
+/// Keeps the first [`MAX_FIELDS`] fields in key order: the bound [`flatten`] keeps, for fields that do not come
+/// through it (form bodies, query strings, SNS message attributes), so no sender can make a huge alert.
+pub fn cap_fields(fields: &mut BTreeMap<String, String>) {
+    if let Some(first_dropped) = fields.keys().nth(MAX_FIELDS).cloned() {
+        fields.split_off(&first_dropped);
     }
 }
 
@@ -102,6 +113,11 @@ mod tests {
         );
         let many: Vec<u32> = (0..1000).collect();
         assert_eq!(flatten(&json!({ "n": many })).len(), MAX_FIELDS);
+        let mut form: BTreeMap<String, String> =
+            (0..1000).map(|i| (format!("f{i:04}"), String::new())).collect();
+        cap_fields(&mut form);
+        assert_eq!(form.len(), MAX_FIELDS);
+        assert_eq!(form.keys().next_back().map(String::as_str), Some("f0199"));
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn parse(
 ) -> Result<Parsed, Rejection> {
     let query = query.filter(|q| !q.is_empty());
     if *method == Method::GET && query.is_some() && body.is_empty() {
-        let events = webhook::events(headers, query, webhook::Body::Empty)?;
+        let events = bounded(webhook::events(headers, query, webhook::Body::Empty)?);
         return Ok(Parsed::Webhook(Incoming::Events {
             events,
             dedup_id: None,
@@ -142,11 +142,20 @@ pub fn parse(
             value, None,
         )?)));
     }
-    let events = webhook::events(headers, query, body)?;
+    let events = bounded(webhook::events(headers, query, body)?);
     Ok(Parsed::Webhook(Incoming::Events {
         events,
         dedup_id: None,
     }))
+}
+
+/// Events whose fields are capped: a form body or a query string can carry any number of fields, and an
+/// alert shows at most [`flatten::MAX_FIELDS`] of them, as for JSON.
+fn bounded(mut events: Vec<Event>) -> Vec<Event> {
+    for event in &mut events {
+        flatten::cap_fields(&mut event.fields);
+    }
+    events
 }
 
 /// Refuses a topic outside `allowed` (an endpoint's `allowed_topic_arns`); an empty set allows any topic.
@@ -171,3 +180,6 @@ pub(crate) fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -25,6 +25,9 @@ pub mod signing;
 pub mod store;
 pub mod workspace;
 
+#[cfg(test)]
+mod proptests;
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, PoisonError},

@@ -56,7 +56,9 @@ impl SigningSecret {
             return Err(SignatureError::Missing);
         };
         let ts: i64 = timestamp.trim().parse().map_err(|_| SignatureError::Stale)?;
-        if (now_secs - ts).abs() > WINDOW_SECS {
+        // `abs_diff`, not `(now - ts).abs()`: a timestamp near i64::MIN or MAX is the sender's to choose, and the
+        // subtraction would overflow.
+        if now_secs.abs_diff(ts) > WINDOW_SECS.unsigned_abs() {
             return Err(SignatureError::Stale);
         }
         let given = signature
@@ -146,5 +148,24 @@ mod tests {
             Err(SignatureError::Mismatch)
         );
         assert_eq!(format!("{secret:?}"), "SigningSecret(***)");
+    }
+
+    #[test]
+    fn an_extreme_timestamp_is_stale_not_an_overflow() {
+        // Found by the Slack property tests (any timestamp at any clock): `now - ts` overflowed, a panic in debug.
+        let secret = SigningSecret::new("s3cret");
+        for ts in [i64::MIN, i64::MAX, i64::MIN + 1] {
+            let ts = ts.to_string();
+            let sig = secret.sign(&ts, b"x");
+            assert_eq!(
+                secret.verify(Some(&ts), Some(&sig), b"x", 1_700_000_000),
+                Err(SignatureError::Stale),
+                "{ts}"
+            );
+        }
+        assert_eq!(
+            secret.verify(Some("0"), Some("v0=00"), b"x", i64::MIN),
+            Err(SignatureError::Stale)
+        );
     }
 }

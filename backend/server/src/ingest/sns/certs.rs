@@ -262,6 +262,10 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 /// UTCTime (`YYMMDDHHMMSSZ`, years 1950-2049) or GeneralizedTime (`YYYYMMDDHHMMSSZ`).
 fn der_time(tag: u8, content: &[u8]) -> Option<OffsetDateTime> {
     let text = std::str::from_utf8(content).ok()?.strip_suffix('Z')?;
+    // Byte slicing below is only sound on ASCII: a certificate may say anything here, `é` included.
+    if !text.is_ascii() {
+        return None;
+    }
     let (year, rest) = match tag {
         0x17 if text.len() == 12 => {
             let yy: i32 = text[..2].parse().ok()?;
@@ -335,6 +339,14 @@ pub(crate) mod tests {
         assert_eq!(expired.reason(), crate::ingest::rejection::Reason::BadCertificate);
         let pinned = SigningCert { pinned: true, ..real };
         assert!(pinned.check_valid_at(datetime!(2026-01-01 00:00:00 UTC)).is_ok());
+    }
+
+    #[test]
+    fn a_time_with_non_ascii_text_is_unreadable_not_a_panic() {
+        // Found by the ingest property tests: `1é...` is 12 bytes, and slicing its first two bytes split `é`.
+        assert_eq!(der_time(0x17, "1é345678901Z".as_bytes()), None);
+        assert_eq!(der_time(0x18, "20é2345678901Z".as_bytes()), None);
+        assert!(der_time(0x17, b"220817235959Z").is_some());
     }
 
     #[test]

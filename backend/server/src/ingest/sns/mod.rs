@@ -18,7 +18,7 @@ pub use verify::{
     SnsConfigError, SnsVerifier,
 };
 
-use super::flatten::{flatten, one_line};
+use super::flatten::{MAX_TITLE_CHARS, cap_fields, flatten, one_line};
 use super::{Incoming, SnsControl, SnsControlKind, arn_parts, check_topic, cloudwatch, eventbridge};
 use crate::event::{Event, EventKind, EventStatus, Severity};
 use crate::ingest::rejection::Rejection;
@@ -108,12 +108,18 @@ fn plain(envelope: &Envelope, json: Option<&serde_json::Value>) -> Event {
     for (name, value) in &envelope.message_attributes {
         fields.insert(format!("attributes.{name}"), value.clone());
     }
+    cap_fields(&mut fields);
     let title = match &envelope.subject {
-        Some(subject) if !subject.trim().is_empty() => one_line(subject, 150),
-        _ if !envelope.message.trim().is_empty() && json.is_none() => one_line(&envelope.message, 150),
-        _ => format!(
-            "Message on SNS topic {}",
-            if topic.is_empty() { "?" } else { topic }
+        Some(subject) if !subject.trim().is_empty() => one_line(subject, MAX_TITLE_CHARS),
+        _ if !envelope.message.trim().is_empty() && json.is_none() => {
+            one_line(&envelope.message, MAX_TITLE_CHARS)
+        }
+        _ => one_line(
+            &format!(
+                "Message on SNS topic {}",
+                if topic.is_empty() { "?" } else { topic }
+            ),
+            MAX_TITLE_CHARS,
         ),
     };
     // Same subject on the same topic is the same problem; without a subject every message stands alone.
