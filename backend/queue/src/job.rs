@@ -61,8 +61,10 @@ impl JobState {
 /// running that work twice (a second page, a second Slack message) cannot be undone, while a key kept too
 /// long shows up at once as a job that did not run. Callers who want coalescing ("one refresh pending at a
 /// time") ask for [`Dedup::UntilDone`] or [`Dedup::WhilePending`]. Cancelling a pending job frees its key in
-/// every mode: the work never ran. The price of `Forever` is that its done rows are not removed by [`crate::Queue::purge_done`], only by
-/// [`crate::Queue::purge_done_all`] (the runner's [`crate::RunnerSettings::retention`]).
+/// every mode: the work never ran; a dead job gives its key up when asked
+/// ([`crate::Queue::release_dead_key_in`]). The price of `Forever` is that its done rows are not removed by
+/// [`crate::Queue::purge_done`], only by [`crate::Queue::purge_done_all`] (the runner's
+/// [`crate::RunnerSettings::retention`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dedup {

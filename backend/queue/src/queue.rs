@@ -233,6 +233,18 @@ impl Queue {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Frees dedup key `key` when a dead job holds it, inside the caller's transaction, so the same work can
+    /// be enqueued afresh (a person asks again for work whose job ran out of attempts); false when no dead
+    /// job holds it. The dead job keeps its row and its error, and can still be retried by id.
+    pub async fn release_dead_key_in(&self, conn: &mut AnyConnection, key: &str) -> Result<bool, Error> {
+        let done = sqlx::query(sql!(self.dialect(), "release_dead_key"))
+            .bind(key)
+            .bind(self.now_ms())
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Cancels every pending job of `partition` whose kind starts with `kind_prefix` (e.g. all timers of one
     /// alert); running jobs are left to finish. Returns how many were cancelled.
     pub async fn cancel_partition(&self, partition: &str, kind_prefix: &str) -> Result<u64, Error> {

@@ -10,8 +10,9 @@ use klaxon::{
     alerts::{self, Action, StoredAlert},
     escalation::{EngineConfig, Mention, Target},
     event::{Event, EventKind, EventStatus, Severity},
-    jobs::{self, EscalateJob, JobContext},
+    jobs::{self, EscalateJob, JobContext, PressJob},
     notify::{MemoryDirectory, MemoryNotifier},
+    slack::interactions::Press,
     store::{IngestEndpoint, Store},
 };
 use klaxon_api::{EndpointInput, EscalationPolicyInput, Notify, Step, TeamInput};
@@ -344,6 +345,61 @@ async fn pass_jumps_to_the_next_step_at_once(db: Database) {
     assert_eq!(env.log(&alert).len(), 3);
 }
 
+/// A step whose job died (its delivery failed until it ran out of attempts) leaves the alert open with nothing
+/// pending. Passing it, by the API's action or by Slack's button, pages the step's person now, once.
+async fn pass_after_the_step_died_runs_the_step_again(db: Database) {
+    let env = env(db, &["U0000000A", "U0000000B", "U0000000C"]).await;
+    let ep = env.endpoint(None).await;
+    for by_button in [false, true] {
+        let alert = env.raise(&ep, &format!("db-{by_button}")).await;
+        env.drain().await;
+        assert_eq!(env.log(&alert).len(), 1);
+        // Step 1's delivery fails, and its job runs out of attempts.
+        env.notifier.set_failing(&alert.id, true);
+        env.clock.advance(MINUTE * 5);
+        let jobs = env.ctx.queue.claim("w", 10, MINUTE).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        let step: EscalateJob = jobs[0].payload().unwrap();
+        assert!(step.run(&env.ctx).await.is_err());
+        assert!(env.ctx.queue.fail(&jobs[0], "Slack is down", None).await.unwrap());
+        assert_eq!(
+            env.ctx.queue.get(jobs[0].id).await.unwrap().unwrap().state,
+            JobState::Dead
+        );
+        env.notifier.set_failing(&alert.id, false);
+        env.advance(MINUTE * 30).await;
+        assert_eq!(env.log(&alert).len(), 1, "nothing more happens on its own");
+        assert_eq!(env.pending(&alert).await, 0);
+
+        if by_button {
+            let press = Press {
+                team_id: "T0000000A".into(),
+                user_id: "U0000000Z".into(),
+                action: "pass".into(),
+                alert_id: alert.id.clone(),
+                response_url: None,
+                channel_id: None,
+                action_ts: None,
+            };
+            PressJob { press }.run(&env.ctx).await.unwrap();
+        } else {
+            env.act(&alert, Action::Pass).await;
+        }
+        env.drain().await;
+        let log = env.log(&alert);
+        let steps: Vec<(u32, u32)> = log.iter().map(|(_, r, s, _)| (*r, *s)).collect();
+        assert_eq!(steps, vec![(0, 0), (0, 1)], "step 1 paged at the pass, once");
+        assert_eq!(env.pending(&alert).await, 1, "and step 2 is on its way");
+        env.advance(MINUTE * 5).await;
+        assert_eq!(env.log(&alert).len(), 3);
+        // The dead letter stays to be looked at; retried, it finds its step done and pages nobody.
+        assert!(env.ctx.queue.retry(jobs[0].id).await.unwrap());
+        env.drain().await;
+        assert_eq!(env.log(&alert).len(), 3);
+        env.act(&alert, Action::Close).await;
+    }
+}
+
 async fn a_stale_timer_after_ack_does_nothing(db: Database) {
     let env = env(db, &["U0000000A", "U0000000B"]).await;
     let ep = env.endpoint(None).await;
@@ -503,6 +559,7 @@ dual_test!(
     random_member_never_repeats_within_an_alert,
     ack_and_close_cancel_pending_steps,
     pass_jumps_to_the_next_step_at_once,
+    pass_after_the_step_died_runs_the_step_again,
     a_stale_timer_after_ack_does_nothing,
     a_batch_of_steps_keeps_each_outcome,
     runner_notifies_every_step_exactly_once,

@@ -14,6 +14,7 @@ klaxon_db::dual_test!(
     cancel,
     enqueue_in_follows_the_transaction,
     enqueue_many_and_stats,
+    a_dead_job_gives_up_its_key_when_asked,
 );
 
 async fn enqueue_claim_complete(db: Database) {
@@ -474,4 +475,40 @@ async fn enqueue_many_and_stats(db: Database) {
     assert_eq!(page.items.len(), 5);
     let next = queue.list(JobState::Ready, 5, page.next_cursor).await.unwrap();
     assert!(next.items[0].id > page.items[4].id);
+}
+
+/// A dead job keeps its key (its work is not enqueued again behind the caller's back) until the caller asks
+/// for the key back; then the work is enqueued afresh and the dead letter stays.
+async fn a_dead_job_gives_up_its_key_when_asked(db: Database) {
+    let (queue, _) = setup(db.clone()).await;
+    let dead = queue.enqueue(noop().dedup("step-1")).await.unwrap().unwrap();
+    let claimed = queue.claim("w", 1, LEASE).await.unwrap();
+    assert!(queue.fail(&claimed[0], "boom", None).await.unwrap());
+    assert!(
+        queue.enqueue(noop().dedup("step-1")).await.unwrap().is_none(),
+        "held while dead"
+    );
+
+    let ready = queue.enqueue(noop().dedup("step-2")).await.unwrap().unwrap();
+    let mut tx = db.begin_write().await.unwrap();
+    assert!(
+        !queue.release_dead_key_in(&mut tx, "step-2").await.unwrap(),
+        "a live job keeps its key"
+    );
+    assert!(queue.release_dead_key_in(&mut tx, "step-1").await.unwrap());
+    let again = queue.enqueue_in(&mut tx, noop().dedup("step-1")).await.unwrap();
+    tx.commit().await.unwrap();
+    let again = again.expect("enqueued afresh");
+    assert_ne!(again, dead);
+    let letter = job(&queue, dead).await;
+    assert_eq!(
+        (letter.state, letter.dedup_key, letter.last_error.as_deref()),
+        (JobState::Dead, None, Some("boom"))
+    );
+    assert_eq!(job(&queue, again).await.dedup_key.as_deref(), Some("step-1"));
+    assert_eq!(job(&queue, ready).await.dedup_key.as_deref(), Some("step-2"));
+    assert!(
+        queue.enqueue(noop().dedup("step-1")).await.unwrap().is_none(),
+        "held again"
+    );
 }

@@ -41,7 +41,7 @@ pub struct Acted {
 ///
 /// Acknowledging or closing cancels the alert's pending escalation timers in the same transaction; a timer
 /// already running finds the alert no longer open and does nothing. A pass on an open alert whose chain has
-/// not ended makes its pending step due now. Acknowledging a notification is a conflict.
+/// not ended makes its pending step due now, enqueued afresh when its job had died. Acknowledging a notification is a conflict.
 pub async fn act(
     store: &Store,
     queue: &Queue,
@@ -118,7 +118,14 @@ pub async fn act(
             });
         }
         // The pending step's timer was just cancelled, which frees its identity; if it is running right now it
-        // was not cancelled and this enqueue is a no-op: either way the step fires once.
+        // was not cancelled and this enqueue is a no-op: either way the step fires once. A step whose job died
+        // (its delivery failed until it ran out of attempts) still holds the identity, and the enqueue would
+        // page nobody: the dead job gives it up and the step is enqueued afresh. A delivery that job began is
+        // asked about before sending again, so the step still fires once.
+        let key = EscalateJob::key(&alert.id, alert.position);
+        if queue.release_dead_key_in(&mut tx, &key).await? {
+            tracing::warn!(alert = %alert.id, step = %key, "A pass found the pending step dead: it is enqueued afresh.");
+        }
         let job = EscalateJob::timer(&alert.account_id, &alert.id, alert.position, now_ms)?;
         queue.enqueue_in(&mut tx, job).await?;
     }

@@ -41,12 +41,17 @@ impl EscalateJob {
             step: pos.step,
         };
         // The step is the job's identity, kept once done: a step fires at most once, ever.
-        let key = format!("{}{}/{}/{}", Self::KIND_PREFIX, alert_id, pos.round, pos.step);
+        let key = Self::key(alert_id, pos);
         Ok(NewJob::new(&job)?
             .tenant(account_id)
             .partition(partition(alert_id))
             .run_at_ms(run_at_ms)
             .dedup_with(key, Dedup::Forever))
+    }
+
+    /// The identity (dedup key) of step `pos` of an alert's escalation.
+    pub fn key(alert_id: &str, pos: Position) -> String {
+        format!("{}{}/{}/{}", Self::KIND_PREFIX, alert_id, pos.round, pos.step)
     }
 
     /// Where the step stands in its policy.
