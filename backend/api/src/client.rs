@@ -16,8 +16,8 @@ use crate::{
     PolicyQuery, Team, TeamInput, TeamQuery,
 };
 
-/// How the client talks to the server.
-#[derive(Debug, Clone)]
+/// How the client talks to the server. Its `Debug` hides the token.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
     pub endpoint: String,
@@ -44,6 +44,19 @@ impl ClientConfig {
             max_attempts: 4,
             initial_backoff: Duration::from_millis(200),
         }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("endpoint", &self.endpoint)
+            .field("token", &"***")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .finish()
     }
 }
 
@@ -370,6 +383,23 @@ mod tests {
         assert!(Client::new(ClientConfig::new("ftp://x", "t")).is_err());
         assert!(Client::new(ClientConfig::new("not a url", "t")).is_err());
         assert!(Client::new(ClientConfig::new("http://127.0.0.1:8080/", "t")).is_ok());
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let config = ClientConfig::new("http://127.0.0.1:8080", "klx_secret-token-value");
+        let client = Client::new(config.clone()).unwrap();
+        for shown in [
+            format!("{config:?}"),
+            format!("{client:?}"),
+            format!("{config:#?}"),
+        ] {
+            assert!(!shown.contains("secret-token-value"), "{shown}");
+            assert!(
+                shown.contains("127.0.0.1:8080") && shown.contains("***"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

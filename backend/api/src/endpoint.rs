@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// An endpoint as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An endpoint as stored. Its `Debug` hides the token in the ingest URLs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Endpoint {
     /// Server-assigned id.
@@ -24,6 +24,33 @@ pub struct Endpoint {
     pub url: String,
     /// Ingest URL to subscribe to SNS topics (today the same as `url`).
     pub sns_url: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("team_id", &self.team_id)
+            .field("escalation_policy_id", &self.escalation_policy_id)
+            .field("name", &self.name)
+            .field("allowed_topic_arns", &self.allowed_topic_arns)
+            .field("alert_grouping_minutes", &self.alert_grouping_minutes)
+            .field(
+                "notification_grouping_minutes",
+                &self.notification_grouping_minutes,
+            )
+            .field("url", &hide_token(&self.url))
+            .field("sns_url", &hide_token(&self.sns_url))
+            .finish()
+    }
+}
+
+/// An ingest URL with its last path segment (the secret token) replaced by `***`.
+fn hide_token(url: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/***"),
+        None => "***".to_owned(),
+    }
 }
 
 /// The body of `POST /v1/endpoints` and `PUT /v1/endpoints/{id}`.

@@ -19,8 +19,8 @@ const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KlaxonProvider;
 
-/// The provider block.
-#[derive(Debug, Deserialize)]
+/// The provider block. Its `Debug` hides the token.
+#[derive(Deserialize)]
 pub struct ProviderConfig {
     /// Base URL of the Klaxon API.
     endpoint: Value<String>,
@@ -28,6 +28,16 @@ pub struct ProviderConfig {
     token: Value<String>,
     /// AWS settings.
     aws: Value<AwsConfig>,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("endpoint", &self.endpoint)
+            .field("token", &"***")
+            .field("aws", &self.aws)
+            .finish()
+    }
 }
 
 /// The `aws` block.

@@ -124,6 +124,36 @@ pub fn router(state: AppState) -> Router {
     let (router, _) = api().split_for_parts();
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span each request's log lines carry. Not the URI as it came: an ingest URL's last segment is the
+/// endpoint's credential, and a query may hold one too (an OAuth callback's `code`), so the path is logged
+/// with the ingest token hidden and without its query.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = %loggable_path(req.uri().path()),
+        version = ?req.version(),
+    )
+}
+
+/// `path` as logs may show it: `/ingest/{token}` becomes `/ingest/***`.
+pub(crate) fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/ingest/") {
+        "/ingest/***"
+    } else {
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logged_paths_hide_ingest_tokens() {
+        assert_eq!(super::loggable_path("/ingest/ing_secret"), "/ingest/***");
+        assert_eq!(super::loggable_path("/v1/teams/tm_1"), "/v1/teams/tm_1");
+    }
 }

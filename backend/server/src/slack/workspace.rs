@@ -30,8 +30,7 @@ pub struct Health {
     pub since_ms: i64,
 }
 
-/// A workspace Klaxon talks to.
-#[derive(Debug)]
+/// A workspace Klaxon talks to. Its `Debug` hides the bot token.
 pub struct Workspace {
     /// What its pacing and caches are keyed by: `default` for the configured workspace, else its team id.
     pub(super) key: String,
@@ -46,6 +45,21 @@ pub struct Workspace {
     pub inactive: Option<String>,
     sealed: Option<String>,
     health: RwLock<Health>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("key", &self.key)
+            .field("token", &"***")
+            .field("team_id", &self.team_id)
+            .field("team_name", &self.team_name)
+            .field("account", &self.account)
+            .field("inactive", &self.inactive)
+            .field("sealed", &self.sealed.as_ref().map(|_| "***"))
+            .field("health", &self.health)
+            .finish()
+    }
 }
 
 impl Workspace {

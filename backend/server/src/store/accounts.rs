@@ -6,13 +6,23 @@ use sqlx::Row;
 
 use super::{Store, StoreError, new_id, new_secret, now_ms, sql};
 
-/// A freshly created account and its first token (the only time the token is available).
-#[derive(Debug, Clone)]
+/// A freshly created account and its first token (the only time the token is available). Its `Debug` hides
+/// the token.
+#[derive(Clone)]
 pub struct NewAccount {
     /// The account's id.
     pub id: String,
     /// The API token, in clear; it cannot be recovered later.
     pub token: String,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("id", &self.id)
+            .field("token", &"***")
+            .finish()
+    }
 }
 
 /// Prefix of API tokens, so a leaked one is recognisable (secret scanners key on such prefixes).

@@ -19,8 +19,8 @@ const IN_USE: &str = "the endpoint is still referenced";
 /// Prefix of ingest tokens.
 const INGEST_PREFIX: &str = "ing_";
 
-/// An endpoint with its ingest token, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An endpoint with its ingest token, as stored. Its `Debug` hides the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredEndpoint {
     /// Server-assigned id.
     pub id: String,
@@ -38,6 +38,24 @@ pub struct StoredEndpoint {
     pub notification_grouping_minutes: u32,
     /// The secret token in the ingest URL.
     pub ingest_token: String,
+}
+
+impl std::fmt::Debug for StoredEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredEndpoint")
+            .field("id", &self.id)
+            .field("team_id", &self.team_id)
+            .field("escalation_policy_id", &self.escalation_policy_id)
+            .field("name", &self.name)
+            .field("allowed_topic_arns", &self.allowed_topic_arns)
+            .field("alert_grouping_minutes", &self.alert_grouping_minutes)
+            .field(
+                "notification_grouping_minutes",
+                &self.notification_grouping_minutes,
+            )
+            .field("ingest_token", &"***")
+            .finish()
+    }
 }
 
 impl StoredEndpoint {
