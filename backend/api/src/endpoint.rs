@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// An endpoint as stored. Its `Debug` hides the token in the ingest URLs.
+/// An endpoint as stored.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Endpoint {
@@ -26,6 +26,7 @@ pub struct Endpoint {
     pub sns_url: String,
 }
 
+// Debug hides the token in the ingest URLs: they are the endpoint's credential.
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
