@@ -3,9 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
-use std::time::Duration;
-
 use klaxon_db::{Database, PoolSettings};
+use sqlx::{Connection as _, Executor as _};
 
 async fn open() -> (Database, std::path::PathBuf) {
     let path = std::env::temp_dir().join(format!("klaxon-db-test-{}.db", uuid::Uuid::new_v4().simple()));
@@ -62,14 +61,36 @@ async fn a_write_transaction_holds_the_lock_from_begin() {
         .unwrap();
     // Two read-then-write increments, interleaved: the second one's read must see the first one's write.
     let first = db.begin_write().await.unwrap();
+    // The first holds SQLite's write lock from its BEGIN, before it has read or written anything: a writer
+    // outside this pool (another process) that will not wait is refused at once. With a deferred BEGIN it
+    // would get the lock and this would fail, whatever the timing.
+    let mut outsider = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    outsider.execute("PRAGMA busy_timeout = 0").await.unwrap();
+    let refused = outsider.execute("BEGIN IMMEDIATE").await;
+    let code = refused
+        .as_ref()
+        .err()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .and_then(|c| c.parse::<i64>().ok());
+    assert_eq!(
+        code.map(|c| c & 0xff),
+        Some(5),
+        "another writer is refused (SQLITE_BUSY) while the first transaction is open: {refused:?}"
+    );
+    drop(outsider);
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let (read_tx, read) = tokio::sync::oneshot::channel();
     let second = tokio::spawn({
         let db = db.clone();
         async move {
+            started_tx.send(()).unwrap();
             let mut tx = db.begin_write().await.unwrap();
             let n: i64 = sqlx::query_scalar("SELECT n FROM c")
                 .fetch_one(&mut *tx)
                 .await
                 .unwrap();
+            read_tx.send(n).unwrap();
             sqlx::query("UPDATE c SET n = ?1")
                 .bind(n + 1)
                 .execute(&mut *tx)
@@ -78,11 +99,8 @@ async fn a_write_transaction_holds_the_lock_from_begin() {
             tx.commit().await.unwrap();
         }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        !second.is_finished(),
-        "the second transaction waits while the first holds the lock"
-    );
+    // The second has asked for its transaction before the first reads, writes and commits.
+    started.await.unwrap();
     let mut first = first;
     let n: i64 = sqlx::query_scalar("SELECT n FROM c")
         .fetch_one(&mut *first)
@@ -93,7 +111,16 @@ async fn a_write_transaction_holds_the_lock_from_begin() {
         .execute(&mut *first)
         .await
         .unwrap();
+    assert!(
+        !second.is_finished(),
+        "the second transaction cannot have finished while the first holds the lock"
+    );
     first.commit().await.unwrap();
+    assert_eq!(
+        read.await.unwrap(),
+        1,
+        "the second read after the first committed"
+    );
     second.await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT n FROM c")
         .fetch_one(&db.pool)

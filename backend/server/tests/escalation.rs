@@ -535,14 +535,25 @@ async fn runner_notifies_every_step_exactly_once(db: Database) {
         ids.push(done.alert.id);
     }
     let expected = ALERTS * 6; // 3 steps, 2 rounds
+    // Every step notified, and no job left that could notify again: nothing ready (a timer, a retry) and
+    // nothing running. From then on a duplicate cannot show up, however long one waits.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while env.notifier.delivered().len() < expected && tokio::time::Instant::now() < deadline {
+    loop {
+        let stats = queue.stats().await.unwrap();
+        if env.notifier.delivered().len() >= expected && stats.ready == 0 && stats.running == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still escalating: {} of {expected} notified, {stats:?}",
+            env.notifier.delivered().len()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Give a duplicate the chance to show up.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     shutdown.cancel();
     running.await.unwrap().unwrap();
+    let stats = queue.stats().await.unwrap();
+    assert_eq!((stats.ready, stats.running, stats.dead), (0, 0, 0), "{stats:?}");
     let mut counts: BTreeMap<(String, u32, u32), usize> = BTreeMap::new();
     for n in env.notifier.delivered() {
         *counts.entry((n.alert_id, n.round, n.step)).or_default() += 1;

@@ -86,8 +86,16 @@ async fn another_process_enqueue_wakes_an_idle_runner_on_postgres() {
             > 0
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every enqueueing statement sends its own NOTIFY: a listener of the test's own hears one per statement.
+    let mut heard = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    heard.listen("queue_jobs").await.unwrap();
     let other = Queue::new(db.clone());
+    let mut notified = async || {
+        tokio::time::timeout(Duration::from_secs(15), heard.recv())
+            .await
+            .expect("an enqueue sent no NOTIFY")
+            .unwrap();
+    };
     let done = |ids: Vec<JobId>| {
         let other = other.clone();
         async move {
@@ -103,9 +111,18 @@ async fn another_process_enqueue_wakes_an_idle_runner_on_postgres() {
             }
         }
     };
-    // One job, then a batch: each statement sends its own wake-up.
-    done(vec![other.enqueue(noop()).await.unwrap().unwrap()]).await;
-    done(other.enqueue_many(&[noop(), noop()]).await.unwrap()).await;
+    // Without NOTIFY the runner looks for jobs twice (when it starts, and when its listener connects) and then
+    // every 120 s, and each look can take only the jobs already committed. Rounds enqueued one after the
+    // other, each waiting for the last to be done, outnumber those looks: some round is run only because
+    // its NOTIFY woke the runner, whenever the looks happened.
+    for _ in 0..3 {
+        let id = other.enqueue(noop()).await.unwrap().unwrap();
+        notified().await;
+        done(vec![id]).await;
+    }
+    let ids = other.enqueue_many(&[noop(), noop()]).await.unwrap();
+    notified().await;
+    done(ids).await;
     token.cancel();
     handle.await.unwrap();
 }
