@@ -6,6 +6,7 @@
 # on/off ratios. Not a test: run it by hand on an otherwise idle machine.
 #   bench/metrics_cost.sh              # 10 s per run
 #   DURATION=20 INTERVAL=60s bench/metrics_cost.sh
+#   BENCH_JSON=FILE bench/metrics_cost.sh   # also append the on/off figures as JSON lines to FILE (scripts/bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -85,8 +86,8 @@ for round in 1 2; do
   results+=("$(measure off$round 0)")
   results+=("$(measure on$round 1)")
 done
-python3 - "${results[@]}" <<'PY'
-import sys
+BENCH_JSON=${BENCH_JSON:-} INTERVAL=$interval python3 - "${results[@]}" <<'PY'
+import json, os, sys
 rows = [a.split() for a in sys.argv[1:]]
 print(f"{'run':<8}{'req/s':>10}{'CPU s / 1k req':>16}{'peak RSS MB':>14}")
 for name, rps, cpu, rss in rows:
@@ -96,4 +97,12 @@ def mean(prefix, i):
     return sum(v) / len(v)
 for label, i in [("req/s", 1), ("CPU per request", 2), ("peak RSS", 3)]:
     print(f"on/off {label}: {mean('on', i) / mean('off', i):.3f}")
+path = os.environ.get("BENCH_JSON")
+if path:
+    every = os.environ["INTERVAL"]
+    with open(path, "a", encoding="utf-8") as out:
+        for figure, i, unit in [("CPU per 1,000 requests", 2, "CPU s"), ("ingest requests/s", 1, "req/s"), ("peak RSS", 3, "MB")]:
+            out.write(json.dumps(dict(figure=f"metrics to CloudWatch (moto) every {every}: {figure}, SQLite",
+                                      klaxon=mean("on", i), reference=mean("off", i),
+                                      reference_name="the same with publishing off", unit=unit, target="")) + "\n")
 PY

@@ -9,6 +9,7 @@
 # Prints a markdown table. Not a test: run by hand, on an otherwise idle machine (see bench/README.md).
 #
 # Usage: bench/terraform.sh     (env: RUNS=5 HANDSHAKE_RUNS=30 SIZES="10 300" SKIP_BUILD=1 BIN_DIR=target/release)
+#   BENCH_JSON=FILE: also append each figure as a JSON line to FILE (scripts/bench).
 # Needs: cargo, terraform (1.5+), openssl, python3 (precise timing), curl, /usr/bin/time (GNU).
 set -euo pipefail
 
@@ -235,3 +236,28 @@ TF_VERSION="$(terraform version | head -1)"
     printf '| provider peak RSS during the N=%s apply | %.1f MiB (max of %s provider processes) | minimal Rust provider: 6.8-6.9 MB per process | |\n' \
         "$RSS_N" "$(awk -v k="$PEAK_RSS_KB" 'BEGIN { print k / 1024 }')" "$PROVIDER_PROCS"
 }
+
+# --- the same figures as JSON lines, for scripts/bench --------------------------------------------------------
+
+if [ -n "${BENCH_JSON:-}" ]; then
+    emit() { python3 "$ROOT/bench/emit.py" "$BENCH_JSON" "$@"; }
+    note="medians of $RUNS paired runs; the ratio is the median of the per-pair ratios (every terraform row)"
+    for n in $SIZES; do
+        for op in apply plan; do
+            target=""
+            if [ "$n" -ge 300 ] && [ "$op" = apply ]; then target="ratio <= 1.0"; fi
+            if [ "$n" -ge 300 ] && [ "$op" = plan ]; then target="ratio <= 1.3"; fi
+            if [ "$n" -le 10 ] && [ "$op" = apply ]; then target="ratio <= 2.0"; fi
+            what="apply from empty"; [ "$op" = plan ] && what="no-op plan"
+            emit figure="terraform $what, $n resources" klaxon="${RESULT[$op-$n-a]}" reference="${RESULT[$op-$n-b]}" \
+                ratio="${RESULT[$op-$n-r]}" reference_name="terraform_data (built in, no provider)" unit=s \
+                target="$target" note="$note"
+            note=""
+        done
+    done
+    emit figure="provider spawn to handshake line, mTLS" klaxon="$HS_MEDIAN" reference= \
+        reference_name="" unit=ms target="klaxon < 10" note="median of $HANDSHAKE_RUNS spawns, p90 $HS_P90 ms"
+    emit figure="provider peak RSS during a $RSS_N-resource apply" \
+        klaxon="$(awk -v k="$PEAK_RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }')" reference= reference_name="" unit=MB \
+        target="" note="max of $PROVIDER_PROCS provider processes"
+fi

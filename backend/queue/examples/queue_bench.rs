@@ -14,6 +14,10 @@
 //! ```
 //! The PostgreSQL server comes from `--postgres-url`, else `KLAXON_BENCH_POSTGRES_URL`, else
 //! `KLAXON_TEST_POSTGRES_URL`; a fresh database is created on it and dropped afterwards.
+//!
+//! With `BENCH_JSON=FILE`, each store's firing lag p99 and peak RSS are also appended to FILE as JSON lines
+//! (`bench/emit.py`'s format), for `scripts/bench`; run one store per process there, as the RSS is the
+//! process's peak.
 
 // A benchmark prints its table; failures abort it with a message.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
@@ -300,6 +304,11 @@ async fn main() {
         "enq+run/s",
         "RSS MB"
     );
+    if let Ok(path) = std::env::var("BENCH_JSON")
+        && !path.is_empty()
+    {
+        append_json(&path, &a, &rows);
+    }
     for r in rows {
         println!(
             "{:<9} {:>9} {:>9.1} {:>11.0} {:>9} {:>9} {:>9} {:>10.0} {:>12.0} {:>9.0}",
@@ -318,4 +327,54 @@ async fn main() {
     println!(
         "(RSS is the process's peak so far: with several stores in one run, later rows include earlier ones)"
     );
+}
+
+/// Appends each row's lag p99 and peak RSS as `bench/emit.py` JSON lines, against the targets.
+fn append_json(path: &str, a: &Args, rows: &[Row]) {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for r in rows {
+        let store = if r.store == "sqlite" {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        };
+        let what = format!(
+            "timers: {} pending, due over {:.0} s, {} per partition",
+            thousands(r.count),
+            a.burst_secs,
+            a.per_partition
+        );
+        let note = format!(
+            "insert {:.1} s, lag p50 {} ms, max {} ms, fired {:.0}/s, enqueue+run {:.0}/s",
+            r.insert_s, r.lag_p50, r.lag_max, r.fire_rate, r.throughput
+        );
+        let lines = [
+            serde_json::json!({"figure": format!("{what}: firing lag p99, {store}"), "klaxon": r.lag_p99,
+                "reference": null, "reference_name": "the due time (lag is measured from it)", "unit": "ms",
+                "target": "klaxon < 1000", "note": note}),
+            serde_json::json!({"figure": format!("{what}: peak RSS, {store}"), "klaxon": r.hwm_mb,
+                "reference": null, "reference_name": "", "unit": "MB", "target": "klaxon < 300"}),
+        ];
+        for line in lines {
+            writeln!(file, "{line}").unwrap();
+        }
+    }
+}
+
+/// 1000000 as "1,000,000", as the table is read by people.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
