@@ -182,6 +182,37 @@ impl Rig {
     fn log(&self) -> String {
         self.server.log()
     }
+
+    /// Waits for `check`; on timeout fails with what the channel, its threads and the DMs show, and the
+    /// server's log, so a failure says what did arrive.
+    fn wait_or_dump(&self, what: &str, timeout: Duration, mut check: impl FnMut(&FakeSlack) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !check(&self.slack) {
+            if Instant::now() > deadline {
+                let channel: Vec<String> = self
+                    .slack
+                    .channel(CHANNEL)
+                    .iter()
+                    .map(|m| {
+                        let thread: Vec<String> = self
+                            .slack
+                            .thread(CHANNEL, &m.ts)
+                            .iter()
+                            .map(|t| t.text.clone())
+                            .collect();
+                        format!("{} | thread: {thread:?}", m.text)
+                    })
+                    .collect();
+                let dms: Vec<String> = self.slack.dms(ALICE).iter().map(|m| m.text.clone()).collect();
+                panic!(
+                    "timed out waiting for {what}\nchannel:\n{}\nDMs: {dms:#?}\nlog:\n{}",
+                    channel.join("\n"),
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 macro_rules! on_both_stores {
@@ -207,6 +238,8 @@ on_both_stores!(
     a_person_who_cannot_be_reached_is_skipped_and_said_so,
     storms_keep_slacks_pace_and_lose_nothing,
     a_revoked_token_stops_calls_while_escalation_goes_on,
+    a_third_of_calls_failing_with_429_bursts_delivers_everything,
+    slack_down_for_ten_policy_minutes_ends_no_escalation,
 );
 
 /// The whole flow: an alert posts one message with the buttons, the first step DMs its person (logged in
@@ -731,4 +764,248 @@ fn a_revoked_token_stops_calls_while_escalation_goes_on(db: Db) {
 #[test]
 fn dm_channels_are_per_user() {
     assert_eq!(dm_channel(ALICE), "D0ALICE001");
+}
+
+/// The fake fails 30% of calls (500 and 503) and answers bursts of 429 with `Retry-After` while eight
+/// alerts arrive and escalate: every message, DM and mention arrives in the end, once per step; a channel that
+/// does not exist (`channel_not_found`, a 4xx-like refusal) is asked once per attempt, never retried by the
+/// client; and it does not hold up the others.
+fn a_third_of_calls_failing_with_429_bursts_delivers_everything(db: Db) {
+    let Some(r) = rig(
+        db,
+        &[
+            ("KLAXON_SLACK_TIMEOUT_MS", "1000"),
+            ("KLAXON_ESCALATION_MINUTE_MS", "300"),
+        ],
+    ) else {
+        return;
+    };
+    let faults = Faults {
+        error_rate: 0.3,
+        rate_limit_burst: 4,
+        ..Faults::default()
+    };
+    r.slack.set_faults(faults.clone());
+    let url = r.setup(
+        &[ALICE],
+        json!([{"notify": "user", "user": ALICE, "escalate_after_minutes": 1}, {"notify": "here"}]),
+    );
+    // A second team whose channel is gone.
+    r.slack.remove_channel("C0GONE0001");
+    let team = r.post(
+        "/v1/teams",
+        json!({"name": "gone", "slack_channel": "C0GONE0001"}),
+    );
+    let gone = r.post("/v1/endpoints", json!({"team_id": team["id"], "name": "gone"}));
+    let nowhere_id = r.raise(gone["url"].as_str().unwrap(), "[nowhere]");
+
+    let titles: Vec<String> = (0..8).map(|i| format!("[faulty {i}]")).collect();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // A burst of 429 every ten seconds while the alerts flow (Slack answers 429 to bursts, not to every
+        // other call).
+        s.spawn(|| {
+            let mut since = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if since.elapsed() >= Duration::from_secs(10) {
+                    r.slack.set_faults(faults.clone());
+                    since = Instant::now();
+                }
+            }
+        });
+        // Stops the bursts also when a wait below fails, so the scope ends.
+        let _stop = StopOnDrop(&stop);
+        // One alert every 1.5 s: faster than this, Slack's pace of a message per second per channel sends them
+        // to the channel's digest (tested elsewhere), and this test follows each alert's own message.
+        for t in &titles {
+            r.raise(&url, t);
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        for t in &titles {
+            r.wait_or_dump(
+                &format!("{t} posted, DMed and mentioned"),
+                Duration::from_secs(120),
+                |s| {
+                    delivered(s, t, "<!here>")
+                        && s.dms(ALICE).iter().any(|d| d.content().contains(t.as_str()))
+                },
+            );
+        }
+    });
+
+    let calls = r.slack.calls();
+    let failed = calls.iter().filter(|c| c.status >= 500).count();
+    assert!(
+        failed * 10 >= calls.len(),
+        "about a third failed: {failed} of {}",
+        calls.len()
+    );
+    assert!(
+        r.slack.sent_429() >= 8,
+        "several 429 bursts: {}",
+        r.slack.sent_429()
+    );
+    for t in &titles {
+        let dms = r
+            .slack
+            .dms(ALICE)
+            .iter()
+            .filter(|d| d.content().contains(t.as_str()))
+            .count();
+        assert!(dms <= 2, "{t}: DMed once, or twice after a timed-out call: {dms}");
+    }
+    // The missing channel: Slack's refusal ends the call (the client retries timeouts, 5xx and 429 only, each
+    // logged as "Retrying a Slack call"); the job is dead-lettered without holding up the other alerts.
+    let refused = calls
+        .iter()
+        .filter(|c| c.args["channel"] == "C0GONE0001" && c.error.as_deref() == Some("channel_not_found"))
+        .count();
+    let log = r.log();
+    let retries: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Retrying a Slack call"))
+        .collect();
+    let wrong: Vec<&&str> = retries
+        .iter()
+        .filter(|l| l.contains("channel_not_found"))
+        .collect();
+    assert!(
+        !retries.is_empty(),
+        "the 5xx and 429 answers were retried (logged)"
+    );
+    assert!(wrong.is_empty(), "channel_not_found was retried: {wrong:#?}");
+    let dead = r.api(reqwest::Method::GET, "/v1/jobs?state=dead", None);
+    let dead_nowhere = dead["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["payload"]["alert_id"] == nowhere_id.as_str())
+        .count();
+    eprintln!(
+        "counted: {} Slack calls, {failed} answered 5xx, {} answered 429; every one of {} alerts delivered; \
+         {} client retries logged, none of channel_not_found ({refused} answers, {dead_nowhere} dead jobs)",
+        calls.len(),
+        r.slack.sent_429(),
+        titles.len(),
+        retries.len(),
+    );
+    assert!(
+        refused >= 1 && dead_nowhere >= 1,
+        "the missing channel was tried and its job dead-lettered"
+    );
+}
+
+/// Slack answers nothing but 503 for ten policy minutes (5 s of a fast clock) while three alerts should have
+/// run their three steps: no escalation ends or skips a step because Slack is away, and everything arrives
+/// when it returns: each message, each DM, each mention, once.
+fn slack_down_for_ten_policy_minutes_ends_no_escalation(db: Db) {
+    let Some(r) = rig(db, &[("KLAXON_ESCALATION_MINUTE_MS", "500")]) else {
+        return;
+    };
+    let url = r.setup(
+        &[ALICE],
+        json!([
+            {"notify": "user", "user": ALICE, "escalate_after_minutes": 2},
+            {"notify": "here", "escalate_after_minutes": 2},
+            {"notify": "channel"}
+        ]),
+    );
+    r.slack.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let down = Instant::now();
+    let ids: Vec<String> = (0..3).map(|i| r.raise(&url, &format!("[outage {i}]"))).collect();
+    std::thread::sleep(Duration::from_secs(5));
+    for id in &ids {
+        let a = r.alert(id);
+        assert_eq!(a["status"], "open");
+        assert_eq!(a["escalation"]["ended"], false, "the chain waits for Slack: {a}");
+    }
+    let calls_while_down = r.slack.calls().len();
+    r.slack.set_faults(Faults::default());
+    eprintln!(
+        "Slack answered 503 to all {calls_while_down} calls for {:.1} s (10 policy minutes)",
+        down.elapsed().as_secs_f64()
+    );
+    for i in 0..3 {
+        let title = format!("[outage {i}]");
+        r.wait_or_dump(&format!("{title}: its message and both mentions"), WAIT, |s| {
+            delivered(s, &title, "<!here>") && delivered(s, &title, "<!channel>")
+        });
+        assert_eq!(mentions(&r.slack, &title, "<!here>"), 1, "{title}: @here once");
+        assert_eq!(
+            mentions(&r.slack, &title, "<!channel>"),
+            1,
+            "{title}: @channel once"
+        );
+        let own = r
+            .slack
+            .find(CHANNEL, &title)
+            .iter()
+            .filter(|m| !m.text.contains("needs someone"))
+            .count();
+        assert_eq!(own, 1, "{title}: one message");
+    }
+    // Each alert's page reaches Alice once: its own DM, or a line of her DM digest (pages that came faster
+    // than Slack shows DMs, as they do when Slack returns).
+    let paged = |s: &FakeSlack, title: &str| {
+        s.dms(ALICE)
+            .iter()
+            .filter(|d| d.content().contains(title))
+            .count()
+    };
+    r.wait_or_dump("every page in a DM", WAIT, |s| {
+        (0..3).all(|i| paged(s, &format!("[outage {i}]")) >= 1)
+    });
+    for i in 0..3 {
+        assert_eq!(
+            paged(&r.slack, &format!("[outage {i}]")),
+            1,
+            "[outage {i}] paged once"
+        );
+    }
+    for id in &ids {
+        assert_eq!(r.alert(id)["escalation"]["ended"], true);
+    }
+}
+
+/// Sets the flag when dropped (also while a failed assertion unwinds).
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The mentions of `title` with `mention` (`<!here>`, `<!channel>`), in its thread or, when a step ran before
+/// the alert's own message could be posted (Slack away), in the channel.
+fn mentions(slack: &FakeSlack, title: &str, mention: &str) -> usize {
+    let top = slack.channel(CHANNEL);
+    let in_channel = top
+        .iter()
+        .filter(|m| m.text.contains(mention) && m.text.contains(title))
+        .count();
+    let in_threads: usize = top
+        .iter()
+        .map(|m| {
+            slack
+                .thread(CHANNEL, &m.ts)
+                .iter()
+                .filter(|x| x.text.contains(mention) && x.text.contains(title))
+                .count()
+        })
+        .sum();
+    in_channel + in_threads
+}
+
+/// `title` has its own message in the channel and its `mention` was made.
+fn delivered(slack: &FakeSlack, title: &str, mention: &str) -> bool {
+    let own = slack
+        .channel(CHANNEL)
+        .iter()
+        .any(|m| m.content().contains(title) && !m.text.contains("needs someone"));
+    own && mentions(slack, title, mention) >= 1
 }

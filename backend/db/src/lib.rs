@@ -341,15 +341,79 @@ impl Database {
         sqlx::query(sql).persistent(self.dialect != Dialect::Postgres)
     }
 
+    /// True when the database answers a trivial query within `within`. A health check must answer quickly
+    /// whatever the pool is doing: with PostgreSQL down, taking a connection would retry connecting until
+    /// the pool's acquire timeout.
+    pub async fn ping_within(&self, within: Duration) -> bool {
+        matches!(tokio::time::timeout(within, self.ping()).await, Ok(true))
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 }
 
+/// Why a database error means the database cannot serve now (it is down, unreachable, restarting, out of
+/// connections or out of disk), so the caller should answer "try again later" (503) rather than report a
+/// fault of its own (500). `None` for every other error (a constraint, bad SQL, a decoding problem).
+pub fn unavailable(e: &sqlx::Error) -> Option<&'static str> {
+    match e {
+        sqlx::Error::PoolTimedOut => Some("the database did not answer in time"),
+        sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            Some("the database connection pool is closed")
+        }
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
+            Some("the database cannot be reached")
+        }
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            match code {
+                // SQLite's primary result codes (extended codes keep them in the low byte): SQLITE_FULL,
+                // SQLITE_IOERR, SQLITE_BUSY and SQLITE_LOCKED.
+                _ if sqlite_primary(code) == Some(13) => Some("the database's disk is full"),
+                _ if sqlite_primary(code) == Some(10) => Some("the database could not write to its disk"),
+                _ if matches!(sqlite_primary(code), Some(5 | 6)) => Some("the database is busy"),
+                // PostgreSQL's SQLSTATE classes 08 (connection exception), 53 (insufficient resources:
+                // disk full, out of memory, too many connections) and 57P (operator intervention:
+                // shutting down, not accepting connections yet).
+                c if c.starts_with("08") => Some("the database cannot be reached"),
+                "53100" => Some("the database's disk is full"),
+                c if c.starts_with("53") => Some("the database is out of resources"),
+                c if c.starts_with("57P") => Some("the database is restarting"),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The primary SQLite result code of a numeric code (SQLite's extended codes keep it in the low byte);
+/// `None` for a PostgreSQL SQLSTATE, which is not a number in those ranges that matter.
+fn sqlite_primary(code: &str) -> Option<u32> {
+    if code.len() == 5 {
+        // A five-character SQLSTATE ("53100") is PostgreSQL's, never SQLite's (whose codes are at most 4
+        // digits in the ranges read here, extended ones included: 6410 is SQLITE_IOERR_* at most).
+        return None;
+    }
+    code.parse::<u32>().ok().map(|c| c & 0xff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{SQLITE_MAX_PARAMS, values_rows, values_rows_max};
+
+    #[test]
+    fn sqlite_codes_are_read_by_their_primary_code_and_sqlstates_are_not() {
+        use super::sqlite_primary;
+        assert_eq!(sqlite_primary("13"), Some(13));
+        // SQLITE_IOERR_WRITE = SQLITE_IOERR | (3 << 8).
+        assert_eq!(sqlite_primary("778"), Some(10));
+        assert_eq!(sqlite_primary("53100"), None);
+        assert_eq!(sqlite_primary("08006"), None);
+        assert_eq!(sqlite_primary("57P01"), None);
+    }
 
     #[test]
     fn values_rows_repeats_the_last_tuple_and_keeps_the_tail() {

@@ -30,7 +30,13 @@ use crate::{
 pub async fn open_store(db: &DatabaseArgs, secrets: Option<&SecretArgs>) -> anyhow::Result<Store> {
     db.validate()?;
     let url = db.url().await?;
-    let database = Database::connect(&url, &PoolSettings::default())
+    let settings = PoolSettings {
+        // With the database down, taking a connection retries connecting until this timeout: requests
+        // then answer 503 after it rather than hang past their callers' timeouts (SNS gives 15 s).
+        acquire_timeout: std::time::Duration::from_secs(3),
+        ..PoolSettings::default()
+    };
+    let database = Database::connect(&url, &settings)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&url)))?;
     klaxon_queue::MIGRATOR

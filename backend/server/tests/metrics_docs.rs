@@ -37,12 +37,19 @@ fn table() -> String {
             Kind::Histogram => ("histogram (seconds)", format!("`{}`", m.prometheus)),
             Kind::Gauge => ("gauge", format!("`{}`", m.prometheus)),
         };
-        let labels: Vec<String> =
-            m.labels.iter().map(|l| format!("`{}` / `{l}`", metrics::dimension(l))).collect();
+        let labels: Vec<String> = m
+            .labels
+            .iter()
+            .map(|l| format!("`{}` / `{l}`", metrics::dimension(l)))
+            .collect();
         out.push_str(&format!(
             "| `{}` | {prom} | {kind} | {} | {} |\n",
             m.name,
-            if labels.is_empty() { "-".to_owned() } else { labels.join(", ") },
+            if labels.is_empty() {
+                "-".to_owned()
+            } else {
+                labels.join(", ")
+            },
             m.help
         ));
     }
@@ -60,7 +67,10 @@ fn the_metrics_docs_are_what_the_catalogue_makes() {
 
     let body: serde_json::Value =
         serde_json::from_str(&metrics::dashboard_body("Klaxon", 300, "us-east-1")).unwrap();
-    check("cloudwatch/dashboard.json", &(serde_json::to_string_pretty(&body).unwrap() + "\n"));
+    check(
+        "cloudwatch/dashboard.json",
+        &(serde_json::to_string_pretty(&body).unwrap() + "\n"),
+    );
     check("grafana/klaxon.json", &metrics::grafana_dashboard());
 }
 

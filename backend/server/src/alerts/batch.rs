@@ -136,6 +136,12 @@ async fn commit(store: &Store, queue: &Queue, batch: Vec<Pending>) {
     // each submission is stored alone, so one bad submission fails only itself.
     let results = match store_batch(store, queue, &batch, now).await {
         Ok(results) => results.into_iter().map(Ok).collect(),
+        // A database that cannot serve fails every submission alike: storing them one by one would only
+        // make each caller wait for its own timeout in turn before hearing "retry".
+        Err(e) if e.unavailable().is_some() => {
+            let e = Arc::new(e);
+            return reply_all(batch, &e);
+        }
         Err(e) if batch.len() > 1 => {
             tracing::warn!(error = %e, submissions = batch.len(), "Ingest batch failed; storing its submissions one by one.");
             let mut results = Vec::with_capacity(batch.len());
@@ -171,6 +177,14 @@ async fn commit(store: &Store, queue: &Queue, batch: Vec<Pending>) {
             tracing::error!(endpoint = %p.submission.endpoint.endpoint.id, error = %e, "Could not store ingested events; nothing of them was kept.");
         }
         let _ = p.reply.send(r.map_err(Arc::new));
+    }
+}
+
+/// Answers every submission of a batch with the same failure.
+fn reply_all(batch: Vec<Pending>, e: &BatchError) {
+    tracing::error!(error = %e, submissions = batch.len(), "Could not store an ingest batch; nothing of it was kept.");
+    for p in batch {
+        let _ = p.reply.send(Err(e.clone()));
     }
 }
 

@@ -198,6 +198,19 @@ pub enum AlertError {
     Corrupt(#[from] serde_json::Error),
 }
 
+impl AlertError {
+    /// Why the database cannot serve now, when that is the failure (see [`klaxon_db::unavailable`]): the
+    /// caller is told to retry (503) instead of being shown a fault.
+    pub fn unavailable(&self) -> Option<&'static str> {
+        match self {
+            Self::Store(StoreError::Db(e)) | Self::Db(e) | Self::Queue(klaxon_queue::Error::Sqlx(e)) => {
+                klaxon_db::unavailable(e)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The job partition of an alert: its jobs run one at a time, in order.
 pub fn partition(alert_id: &str) -> String {
     format!("alert:{alert_id}")

@@ -35,7 +35,13 @@ impl From<AlertError> for AppError {
             AlertError::NotFound => Self::NotFound,
             AlertError::Conflict(message) => Self::Conflict { message, field: None },
             AlertError::Store(e) => e.into(),
-            e => Self::Internal(e.into()),
+            e => match e.unavailable() {
+                Some(reason) => {
+                    tracing::warn!(error = %e, "Refused a request: {reason}.");
+                    Self::Unavailable(format!("{reason}; nothing was changed, retry later"))
+                }
+                None => Self::Internal(e.into()),
+            },
         }
     }
 }

@@ -92,6 +92,12 @@ impl From<StoreError> for AppError {
                 message,
                 field: field.to_owned(),
             },
+            StoreError::Db(e) if klaxon_db::unavailable(&e).is_some() => {
+                let reason = klaxon_db::unavailable(&e).unwrap_or_default();
+                // Logged here, once per refused request: the caller only learns "try again".
+                tracing::warn!(error = %e, "Refused a request: {reason}.");
+                Self::Unavailable(format!("{reason}; nothing was changed, retry later"))
+            }
             e @ (StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Secret(_)) => {
                 Self::Internal(e.into())
             }
@@ -156,6 +162,10 @@ impl IntoResponse for AppError {
                 http::header::WWW_AUTHENTICATE,
                 http::HeaderValue::from_static("Bearer"),
             );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
         }
         resp
     }

@@ -297,11 +297,15 @@ async fn receive(
                 }
                 Err(e) => {
                     tracing::error!(endpoint = %endpoint.endpoint.id, error = %e, "Could not store ingested events.");
-                    let mut resp = error_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
-                        "the events could not be stored; nothing was kept, retry later",
-                    );
+                    // Say why when the database says why (a full disk, a database down): whoever reads the
+                    // sender's log at 3 a.m. learns where to look.
+                    let message = match e.unavailable() {
+                        Some(reason) => format!(
+                            "the events could not be stored ({reason}); nothing was kept, retry later"
+                        ),
+                        None => "the events could not be stored; nothing was kept, retry later".to_owned(),
+                    };
+                    let mut resp = error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message);
                     resp.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                     resp
