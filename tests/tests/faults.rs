@@ -780,3 +780,223 @@ fn a_full_disk_refuses_with_503_and_recovers() {
         stored.len()
     );
 }
+
+/// The resident set of a process, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+/// A sample of `/metrics`: the value of a metric without labels.
+fn metric(base: &str, name: &str) -> f64 {
+    let text = http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} not on /metrics"))
+}
+
+/// The SQLite database's size on disk (the file and its write-ahead log), in MiB.
+fn db_mib(dir: &Path) -> f64 {
+    ["klaxon.db", "klaxon.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len() as f64)
+        .sum::<f64>()
+        / 1_048_576.0
+}
+
+/// A soak: webhook events at half the ingest capacity measured at the start, with Slack (the fake) and
+/// escalations on, for `KLAXON_SOAK_SECS` (60 s in the test command; the issue's 10 minutes with
+/// `KLAXON_SOAK_SECS=600`). Alerts group over `KLAXON_SOAK_KEYS` keys (20 by default) and every 500th event resolves its alert (its key
+/// opens a new alert with its next event, about one a second), so messages are posted, updated and escalated
+/// all along, at a pace one channel of Slack can show. RSS, queue lag and database size are printed at the
+/// start and the end; RSS and lag must stay flat.
+#[test]
+fn a_soak_at_half_capacity_stays_flat() {
+    use klaxon_tests::slack::FakeSlack;
+    let soak_keys: u64 = std::env::var("KLAXON_SOAK_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let secs: u64 = std::env::var("KLAXON_SOAK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let slack = FakeSlack::start("xoxb-soak");
+    let env = [
+        ("KLAXON_SLACK_API_URL", slack.api_url.as_str()),
+        ("KLAXON_SLACK_BOT_TOKEN", "xoxb-soak"),
+        ("KLAXON_SLACK_SIGNING_SECRET", "soak-secret"),
+        ("KLAXON_ESCALATION_MINUTE_MS", "1000"),
+        ("KLAXON_METRICS_INTERVAL", "1s"),
+        ("KLAXON_INGEST_RATE", "1000000"),
+        ("KLAXON_INGEST_BURST", "1000000"),
+        ("KLAXON_LOG", "warn"),
+    ];
+    let server = Server::start_sqlite_with(&env);
+    let token = server.create_account("soak");
+    let http_ = http();
+    let post = |path: &str, body: Value| {
+        api(
+            &http_,
+            &server.url,
+            &token,
+            reqwest::Method::POST,
+            path,
+            Some(body),
+        )
+    };
+    let team = post(
+        "/v1/teams",
+        json!({"name": "sre", "slack_channel": "C0SOAK0001", "members": ["U0SOAK0001", "U0SOAK0002", "U0SOAK0003", "U0SOAK0004"]}),
+    );
+    let policy = post(
+        "/v1/escalation-policies",
+        json!({"team_id": team["id"], "name": "soak", "steps": [
+            {"notify": "next_member", "escalate_after_minutes": 2}, {"notify": "here"}
+        ]}),
+    );
+    let endpoint = post(
+        "/v1/endpoints",
+        json!({"team_id": team["id"], "escalation_policy_id": policy["id"], "name": "soak"}),
+    );
+    let url = endpoint["url"].as_str().unwrap().to_owned();
+
+    let send = move |http: &reqwest::blocking::Client, i: u64| {
+        let key = format!("soak-{}", i % soak_keys);
+        let mut body = json!({"title": key, "key": key, "severity": "error"});
+        if i % 500 == 499 {
+            body["status"] = json!("resolved");
+        }
+        http.post(&url)
+            .json(&body)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+    };
+    // Capacity: as fast as 8 senders go, for 3 s.
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let capacity_window = Duration::from_secs(3);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let http = http();
+                while started.elapsed() < capacity_window {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as u64;
+                    assert!(send(&http, i), "ingest failed while measuring capacity");
+                }
+            });
+        }
+    });
+    let capacity = next.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    let rate = capacity / 2.0;
+
+    // The soak: 4 senders, each on its own schedule, at half the capacity in all.
+    let pid = server.pid();
+    let total = Duration::from_secs(secs);
+    let soak_started = Instant::now();
+    let failures = AtomicUsize::new(0);
+    let mut samples = Vec::new();
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (next, failures) = (&next, &failures);
+            let send = &send;
+            s.spawn(move || {
+                let http = http();
+                let period = Duration::from_secs_f64(4.0 / rate);
+                let mut due = Instant::now() + period.mul_f64(t as f64 / 4.0);
+                while soak_started.elapsed() < total {
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                    due += period;
+                    let i = next.fetch_add(1, Ordering::Relaxed) as u64;
+                    if !send(&http, i) {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        // Samples: after a tenth of the soak (warm), and at its end.
+        for at in [total / 10, total - Duration::from_secs(2).min(total / 10)] {
+            std::thread::sleep(at.saturating_sub(soak_started.elapsed()));
+            samples.push((
+                soak_started.elapsed().as_secs_f64(),
+                rss_mib(pid),
+                metric(&server.url, "klaxon_queue_lag_seconds"),
+                db_mib(server.dir()),
+            ));
+        }
+    });
+    let events = next.load(Ordering::Relaxed);
+    let (start, end) = (samples[0], samples[1]);
+    eprintln!(
+        "soak: capacity {capacity:.0} events/s, soaked at {rate:.0}/s for {secs} s ({events} events in all, {} \
+         failed); Slack got {} calls\n  at {:>5.1} s: RSS {:.1} MiB, queue lag {:.2} s, database {:.1} MiB\n  at \
+         {:>5.1} s: RSS {:.1} MiB, queue lag {:.2} s, database {:.1} MiB",
+        failures.load(Ordering::Relaxed),
+        slack.calls().len(),
+        start.0,
+        start.1,
+        start.2,
+        start.3,
+        end.0,
+        end.1,
+        end.2,
+        end.3
+    );
+    // What waits, by kind: the first page of ready jobs (oldest first) that are due.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let ready = api(
+        &http_,
+        &server.url,
+        &token,
+        reqwest::Method::GET,
+        "/v1/jobs?state=ready&limit=1000",
+        None,
+    );
+    let mut due: BTreeMap<String, usize> = BTreeMap::new();
+    let mut step_wait_ms = 0;
+    for j in ready["items"].as_array().unwrap() {
+        let run_at = j["run_at_ms"].as_i64().unwrap();
+        if run_at <= now_ms {
+            *due.entry(j["kind"].as_str().unwrap().to_owned()).or_default() += 1;
+            if j["kind"] == "escalation.step" {
+                step_wait_ms = step_wait_ms.max(now_ms - run_at);
+            }
+        }
+    }
+    eprintln!(
+        "  due jobs waiting at the end (first 1,000 ready): {due:?}; the longest-waiting escalation step: {:.2} s",
+        step_wait_ms as f64 / 1000.0
+    );
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "every event was taken");
+    // Escalation is what must never wait: a page late is a page missed. Message updates wait for their
+    // channel's pace by design (Slack shows one message a second per channel); the queue lag above includes
+    // them, and is printed, not held to a bound (see the issue's note on its growth under a constant storm).
+    assert!(
+        step_wait_ms < 5_000,
+        "escalation steps keep up: one waited {step_wait_ms} ms past its time"
+    );
+    assert!(
+        end.1 <= (start.1 * 1.5).max(start.1 + 30.0),
+        "RSS stays flat: {:.1} MiB -> {:.1} MiB",
+        start.1,
+        end.1
+    );
+}
