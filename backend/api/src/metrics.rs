@@ -268,7 +268,7 @@ pub const METRICS: &[MetricDef] = &[
         "QueueLag",
         "klaxon_queue_lag_seconds",
         Unit::Seconds,
-        "Age of the oldest job that is due and not running, in seconds (0 when none waits).",
+        "Age of the oldest job that is due and could run now (not waiting behind an earlier job of its alert), in seconds (0 when none waits).",
     ),
     gauge(
         "PendingTimers",

@@ -262,6 +262,21 @@ impl Database {
             // A SQLite connection is a file handle in this process: it cannot go stale the way a network
             // connection can, and checking it costs a round trip to its thread on every transaction.
             .test_before_acquire(dialect != Dialect::Sqlite)
+            // A transaction dropped without commit is rolled back when its connection next runs a command.
+            // If that ROLLBACK fails (SQLite rolls back by itself on a full disk, and then refuses ROLLBACK
+            // as "no transaction is active"), the connection still counts itself inside a transaction and
+            // refuses every BEGIN from then on: reused, it would fail every write after the disk had room
+            // again. So a connection released inside a transaction runs its pending rollback (the ping
+            // queues behind it) and is closed instead of reused if it is still inside one.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    if !sqlx::Connection::is_in_transaction(conn) {
+                        return Ok(true);
+                    }
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {

@@ -96,6 +96,13 @@ const GAUGES: [&str; 6] = [
     "SlackTeamsInactive",
 ];
 
+/// The gauges' values now, read on a connection of the pool (for tests and diagnostics; the leader reads
+/// them on its own connection in [`run`]).
+pub async fn snapshot(db: &Database) -> Result<Vec<(&'static str, f64)>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    read(db, &mut conn).await
+}
+
 #[allow(clippy::cast_precision_loss)] // Counts of rows and milliseconds are far below 2^52.
 async fn read(
     db: &Database,

@@ -243,8 +243,56 @@ async fn simulate_returns_the_seeds_chain_for_a_team_without_a_policy(db: Databa
     assert_eq!(sim["timeline"].as_array().map(Vec::len), Some(4), "{sim}");
 }
 
+/// Queue lag is the age of the oldest job a worker could take now: a job due behind a running job of its
+/// partition (an alert's next message update behind one deferred to its channel's pace) is not late; one
+/// that is free to run is, by how long it has been due.
+async fn queue_lag_counts_jobs_that_could_run(db: Database) {
+    let app = app(db.clone()).await;
+    let lag = || async {
+        let values = klaxon::metrics::gauges::snapshot(&db).await.unwrap();
+        values.iter().find(|(n, _)| *n == "QueueLag").unwrap().1
+    };
+    assert!(lag().await.abs() < f64::EPSILON, "no job: no lag");
+    let now = app.queue.now_ms();
+    let head = NewJob::raw("test.head", &json!({}))
+        .unwrap()
+        .partition("p")
+        .run_at_ms(now - 60_000);
+    app.queue.enqueue(head).await.unwrap();
+    let claimed = app
+        .queue
+        .claim("t", 1, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let behind = NewJob::raw("test.behind", &json!({}))
+        .unwrap()
+        .partition("p")
+        .run_at_ms(now - 30_000);
+    app.queue.enqueue(behind).await.unwrap();
+    assert!(
+        lag().await < 1.0,
+        "a job behind its partition's running job is not lag: {}",
+        lag().await
+    );
+    let free = NewJob::raw("test.free", &json!({}))
+        .unwrap()
+        .run_at_ms(now - 10_000);
+    app.queue.enqueue(free).await.unwrap();
+    let l = lag().await;
+    assert!(
+        (10.0..20.0).contains(&l),
+        "a job free to run counts from its due time: {l}"
+    );
+    // Once the head is done, the job behind it is free, and the oldest due.
+    assert!(app.queue.complete(&claimed[0]).await.unwrap());
+    let l = lag().await;
+    assert!((30.0..40.0).contains(&l), "the job behind is free now: {l}");
+}
+
 dual_test!(
     dead_jobs_are_listed_and_retried_per_account,
     an_accounts_jobs_are_found_among_many_of_another,
     simulate_returns_the_seeds_chain_for_a_team_without_a_policy,
+    queue_lag_counts_jobs_that_could_run,
 );
