@@ -78,7 +78,7 @@ pub enum SnsControlKind {
 }
 
 /// An SNS subscription message, verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SnsControl {
     /// Which one.
     pub kind: SnsControlKind,
@@ -92,6 +92,20 @@ pub struct SnsControl {
     pub token: String,
     /// SNS's text for people.
     pub message: String,
+}
+
+/// Hides the `Token` and the `SubscribeURL` (which carries it): either confirms the subscription.
+impl std::fmt::Debug for SnsControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnsControl")
+            .field("kind", &self.kind)
+            .field("topic_arn", &self.topic_arn)
+            .field("message_id", &self.message_id)
+            .field("subscribe_url", &"***")
+            .field("token", &"***")
+            .field("message", &self.message)
+            .finish()
+    }
 }
 
 /// Reads a request to an ingest endpoint. SNS is recognised by `x-amz-sns-message-type` or by the body's

@@ -44,7 +44,7 @@ impl MessageType {
 }
 
 /// A parsed SNS envelope. Nothing in it is trusted until [`super::verify`] has checked the signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// `Type`.
     pub message_type: MessageType,
@@ -72,6 +72,29 @@ pub struct Envelope {
     pub unsubscribe_url: Option<String>,
     /// `MessageAttributes`, name to value (not signed: display only).
     pub message_attributes: BTreeMap<String, String>,
+}
+
+/// Hides what lets its holder act on the subscription: the `Token` and `SubscribeURL` confirm it, the
+/// `UnsubscribeURL` ends it (SNS needs no other credential for either).
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("Envelope")
+            .field("message_type", &self.message_type)
+            .field("message_id", &self.message_id)
+            .field("topic_arn", &self.topic_arn)
+            .field("subject", &self.subject)
+            .field("message", &self.message)
+            .field("timestamp", &self.timestamp)
+            .field("signature_version", &self.signature_version)
+            .field("signature", &self.signature)
+            .field("signing_cert_url", &self.signing_cert_url)
+            .field("subscribe_url", &hidden(&self.subscribe_url))
+            .field("token", &hidden(&self.token))
+            .field("unsubscribe_url", &hidden(&self.unsubscribe_url))
+            .field("message_attributes", &self.message_attributes)
+            .finish()
+    }
 }
 
 impl Envelope {
@@ -193,6 +216,24 @@ fn attributes(obj: &Map<String, Value>) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
     use crate::ingest::test_fixtures::{fixture, fixture_json, fixture_names};
+
+    #[test]
+    fn debug_hides_what_confirms_or_ends_the_subscription() {
+        for name in [
+            "payloads/sns-http-subscription-confirmation.awsdocs.json",
+            "payloads/sns-http-notification.awsdocs.json",
+        ] {
+            let e = Envelope::from_json(&fixture_json(name), None).unwrap();
+            let shown = format!("{e:?}");
+            for secret in [&e.token, &e.subscribe_url, &e.unsubscribe_url]
+                .into_iter()
+                .flatten()
+            {
+                assert!(!shown.contains(secret.as_str()), "{name}: {secret} in {shown}");
+            }
+            assert!(shown.contains(&e.message_id), "the rest is shown: {shown}");
+        }
+    }
 
     #[test]
     fn the_aws_doc_envelopes_parse() {
