@@ -998,11 +998,13 @@ fn a_soak_at_half_capacity_stays_flat() {
     // Escalation is what must never wait: a page late is a page missed. (Message updates wait for their
     // channel's pace by design, Slack showing one message a second per channel; an alert's next update
     // waiting behind one deferred to that pace is not counted as queue lag.)
+    // Bounds with room for a loaded CI machine; a queue that falls behind shows lag growing with the soak's
+    // length (it reached the soak's whole length before QueueLag stopped counting blocked updates).
     assert!(
-        step_wait_ms < 5_000,
+        step_wait_ms < 20_000,
         "escalation steps keep up: one waited {step_wait_ms} ms past its time"
     );
-    assert!(end.2 < 5.0, "the queue keeps up: lag {:.2} s at the end", end.2);
+    assert!(end.2 < 20.0, "the queue keeps up: lag {:.2} s at the end", end.2);
     assert!(
         end.1 <= (start.1 * 1.5).max(start.1 + 30.0),
         "RSS stays flat: {:.1} MiB -> {:.1} MiB",

@@ -536,7 +536,7 @@ fn a_kill_between_post_and_record_duplicates_at_most_once(db: Db) {
     let id = r.raise(&url, "crash here");
     r.slack.wait("the kill", WAIT, |_| killed.load(Ordering::SeqCst));
     r.server.restart();
-    r.slack.wait("the message posted again", WAIT, |s| {
+    r.wait_or_dump("the message posted again", WAIT, |s| {
         s.find(CHANNEL, "crash here").len() >= 2
     });
     r.api(

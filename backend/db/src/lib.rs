@@ -266,11 +266,12 @@ impl Database {
             // If that ROLLBACK fails (SQLite rolls back by itself on a full disk, and then refuses ROLLBACK
             // as "no transaction is active"), the connection still counts itself inside a transaction and
             // refuses every BEGIN from then on: reused, it would fail every write after the disk had room
-            // again. So a connection released inside a transaction runs its pending rollback (the ping
-            // queues behind it) and is closed instead of reused if it is still inside one.
-            .after_release(|conn, _meta| {
+            // again. So a SQLite connection released inside a transaction runs its pending rollback (the
+            // ping queues behind it) and is closed instead of reused if it is still inside one. (PostgreSQL
+            // rolls back on its own connection's terms and is checked before each use anyway.)
+            .after_release(move |conn, _meta| {
                 Box::pin(async move {
-                    if !sqlx::Connection::is_in_transaction(conn) {
+                    if dialect != Dialect::Sqlite || !sqlx::Connection::is_in_transaction(conn) {
                         return Ok(true);
                     }
                     sqlx::Connection::ping(conn).await?;
