@@ -203,6 +203,19 @@ fn storm(
     })
 }
 
+/// The settings of the storm tests' servers: steps logged to `log`, a policy minute of 1 s, leases that
+/// expire 2 s after a process dies, and no ingest rate limit (the storm is the point).
+fn storm_env(log: &str) -> [(&str, &str); 6] {
+    [
+        ("KLAXON_NOTIFY_LOG", log),
+        ("KLAXON_ESCALATION_MINUTE_MS", "1000"),
+        ("KLAXON_JOB_LEASE_MS", "2000"),
+        ("KLAXON_INGEST_RATE", "1000000"),
+        ("KLAXON_INGEST_BURST", "1000000"),
+        ("KLAXON_LOG", "warn"),
+    ]
+}
+
 /// Webhook events with unique keys, one per request, from one thread; returns how many got a 2xx.
 fn raise_unique(base: &str, path: &str, prefix: &str, n: usize) -> usize {
     let http = http();
@@ -305,14 +318,7 @@ fn a_killed_server_keeps_every_acknowledged_event_and_timer(database_url: String
     let shared = TempDir::new("faults-notify");
     let log = shared.path().join("notifications.jsonl");
     let log_str = log.display().to_string();
-    let env = [
-        ("KLAXON_NOTIFY_LOG", log_str.as_str()),
-        ("KLAXON_ESCALATION_MINUTE_MS", "1000"),
-        ("KLAXON_JOB_LEASE_MS", "2000"),
-        ("KLAXON_INGEST_RATE", "1000000"),
-        ("KLAXON_INGEST_BURST", "1000000"),
-        ("KLAXON_LOG", "warn"),
-    ];
+    let env = storm_env(&log_str);
     let mut server = Server::start(&database_url, dir, &env);
     let token = server.create_account("faults");
     // The second step comes 45 policy minutes (seconds) after the first: pending through the kill.
@@ -389,14 +395,7 @@ fn two_replicas_lose_nothing_when_one_dies_mid_storm() {
     let shared = TempDir::new("faults-replicas");
     let log = shared.path().join("notifications.jsonl");
     let log_str = log.display().to_string();
-    let env = [
-        ("KLAXON_NOTIFY_LOG", log_str.as_str()),
-        ("KLAXON_ESCALATION_MINUTE_MS", "1000"),
-        ("KLAXON_JOB_LEASE_MS", "2000"),
-        ("KLAXON_INGEST_RATE", "1000000"),
-        ("KLAXON_INGEST_BURST", "1000000"),
-        ("KLAXON_LOG", "warn"),
-    ];
+    let env = storm_env(&log_str);
     let mut victim = Server::start(&database_url, TempDir::new("faults-a"), &env);
     let survivor = Server::start(&database_url, TempDir::new("faults-b"), &env);
     let token = survivor.create_account("faults");

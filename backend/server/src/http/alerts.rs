@@ -36,10 +36,7 @@ impl From<AlertError> for AppError {
             AlertError::Conflict(message) => Self::Conflict { message, field: None },
             AlertError::Store(e) => e.into(),
             e => match e.unavailable() {
-                Some(reason) => {
-                    tracing::warn!(error = %e, "Refused a request: {reason}.");
-                    Self::Unavailable(format!("{reason}; nothing was changed, retry later"))
-                }
+                Some(reason) => Self::database_unavailable(reason, &e),
                 None => Self::Internal(e.into()),
             },
         }

@@ -70,6 +70,13 @@ impl AppError {
         errors.into_iter().next().map_or(Ok(()), |e| Err(e.into()))
     }
 
+    /// A 503 for a database that cannot serve now (`reason` from [`klaxon_db::unavailable`]); logged here,
+    /// once per refused request, because the caller only learns "try again".
+    pub fn database_unavailable(reason: &str, error: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %error, "Refused a request: {reason}.");
+        Self::Unavailable(format!("{reason}; nothing was changed, retry later"))
+    }
+
     /// A 400 about one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadRequest {
@@ -93,10 +100,7 @@ impl From<StoreError> for AppError {
                 field: field.to_owned(),
             },
             StoreError::Db(e) if klaxon_db::unavailable(&e).is_some() => {
-                let reason = klaxon_db::unavailable(&e).unwrap_or_default();
-                // Logged here, once per refused request: the caller only learns "try again".
-                tracing::warn!(error = %e, "Refused a request: {reason}.");
-                Self::Unavailable(format!("{reason}; nothing was changed, retry later"))
+                Self::database_unavailable(klaxon_db::unavailable(&e).unwrap_or_default(), &e)
             }
             e @ (StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Secret(_)) => {
                 Self::Internal(e.into())
