@@ -2,6 +2,7 @@
 //! against a throwaway database, and stopping it when the test ends (also when it fails).
 
 pub mod moto;
+pub mod rig;
 pub mod slack;
 pub mod sns;
 pub mod terraform;
