@@ -6,6 +6,7 @@
 //! before anything is sent).
 
 pub mod client;
+pub mod escalation;
 mod endpoint;
 mod error;
 pub mod int;

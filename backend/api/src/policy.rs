@@ -85,6 +85,10 @@ pub struct EscalationPolicy {
     pub repeat: u32,
     /// Skip members who are away or in Do Not Disturb.
     pub skip_inactive: bool,
+    /// Minutes between reminders of an acknowledged alert that stays open (a DM to whoever acknowledged it);
+    /// absent: no reminders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_after_minutes: Option<u32>,
 }
 
 /// The body of `POST /v1/escalation-policies` and `PUT /v1/escalation-policies/{id}`.
@@ -104,6 +108,14 @@ pub struct EscalationPolicyInput {
     /// Skip members who are away or in Do Not Disturb; default true.
     #[serde(default = "default_true")]
     pub skip_inactive: bool,
+    /// Remind whoever acknowledged an alert, by DM, every this many minutes (1 to 1440) while it stays open;
+    /// absent: no reminders.
+    #[serde(
+        default,
+        deserialize_with = "crate::int::opt_u32",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub remind_after_minutes: Option<u32>,
 }
 
 fn default_true() -> bool {

@@ -154,7 +154,20 @@ pub fn policy(input: &EscalationPolicyInput) -> Vec<FieldError> {
     name(&mut errs, "name", &input.name);
     repeat(&mut errs, input.repeat);
     errs.extend(steps(&input.steps, input.repeat));
+    remind_after(&mut errs, input.remind_after_minutes);
     errs
+}
+
+/// Checks a policy's `remind_after_minutes`.
+pub fn remind_after(errs: &mut Vec<FieldError>, minutes: Option<u32>) {
+    if let Some(m) = minutes
+        && !(1..=MAX_STEP_MINUTES).contains(&m)
+    {
+        errs.push(FieldError::new(
+            "remind_after_minutes",
+            format!("must be between 1 and {MAX_STEP_MINUTES} minutes"),
+        ));
+    }
 }
 
 /// Checks a policy's `repeat`.
@@ -398,6 +411,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         rule("EscalationPolicyInput", "steps", steps.clone()),
         rule("EscalationPolicyInput", "repeat", repeat.clone()),
         rule("Step", "user", user),
+        rule("EscalationPolicyInput", "remind_after_minutes", minutes.clone()),
         rule("Step", "escalate_after_minutes", minutes),
         // `user` goes with `notify: user` and only with it.
         rule(

@@ -94,6 +94,7 @@ impl Env {
                             steps,
                             repeat,
                             skip_inactive: true,
+                            remind_after_minutes: None,
                         },
                     )
                     .await

@@ -1,3 +1,3 @@
-SELECT id, team_id, name, steps, repeat_count, skip_inactive FROM escalation_policies
+SELECT id, team_id, name, steps, repeat_count, skip_inactive, remind_after_minutes FROM escalation_policies
 WHERE account_id = $1 AND ($2::text IS NULL OR team_id = $2) AND ($3::text IS NULL OR name = $3) AND id > $4
 ORDER BY id LIMIT $5

@@ -1,3 +1,3 @@
-INSERT INTO escalation_policies (id, account_id, team_id, name, steps, repeat_count, skip_inactive, created_at_ms, updated_at_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-RETURNING id, team_id, name, steps, repeat_count, skip_inactive
+INSERT INTO escalation_policies (id, account_id, team_id, name, steps, repeat_count, skip_inactive, remind_after_minutes, created_at_ms, updated_at_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id, team_id, name, steps, repeat_count, skip_inactive, remind_after_minutes

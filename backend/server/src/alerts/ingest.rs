@@ -291,5 +291,8 @@ async fn policy_in(
         steps: serde_json::from_str(&row.try_get::<String, _>(3)?)?,
         repeat: u32::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
         skip_inactive: row.try_get::<i64, _>(5)? != 0,
+        remind_after_minutes: row
+            .try_get::<Option<i64>, _>(6)?
+            .and_then(|m| u32::try_from(m).ok()),
     })
 }

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{Account, AppError, AppJson, AppPath, AppResult, AppState, optional_body};
-use crate::escalation::{Policy, Roster, TimelineEntry, timeline};
+use crate::escalation::{
+    Policy, Roster, TimelineEntry, timeline,
+    words::{self, Audience},
+};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -69,6 +72,9 @@ pub(super) struct Simulation {
     pub skip_inactive: bool,
     /// What fires when, in order.
     pub timeline: Vec<TimelineEntry>,
+    /// The timeline in words, one line per step of the first round, then the repeats and reminders: the
+    /// lines the Terraform provider plans as the policy's `timeline`.
+    pub summary: Vec<String>,
 }
 
 /// Simulate a stored policy: the timeline for a new alert nobody acknowledges.
@@ -90,6 +96,7 @@ pub(super) async fn simulate_policy(
         "policy",
         &Policy::from_api(&policy),
         roster.as_ref(),
+        Some(&team),
     )))
 }
 
@@ -111,6 +118,7 @@ pub(super) async fn simulate_team(
         "default",
         &Policy::default_chain(),
         roster.as_ref(),
+        Some(&team),
     )))
 }
 
@@ -149,16 +157,26 @@ pub(super) async fn simulate_draft(
                 steps,
                 repeat: input.repeat,
                 skip_inactive: input.skip_inactive.unwrap_or(true),
+                remind_after_minutes: None,
             };
             ("draft", policy)
         }
         None => ("default", Policy::default_chain()),
     };
     let roster = roster(team.as_ref(), input.members, input.inactive)?;
-    Ok(Json(simulate(source, &policy, roster.as_ref())))
+    Ok(Json(simulate(source, &policy, roster.as_ref(), team.as_ref())))
 }
 
-fn simulate(source: &str, policy: &Policy, roster: Option<&Roster>) -> Simulation {
+fn simulate(
+    source: &str,
+    policy: &Policy,
+    roster: Option<&Roster>,
+    team: Option<&klaxon_api::Team>,
+) -> Simulation {
+    let audience = team.map_or_else(Audience::default, |t| Audience {
+        team: &t.name,
+        channel: &t.slack_channel,
+    });
     Simulation {
         source: source.to_owned(),
         escalation_policy_id: policy.policy_id.clone(),
@@ -166,6 +184,7 @@ fn simulate(source: &str, policy: &Policy, roster: Option<&Roster>) -> Simulatio
         repeat: policy.repeat,
         skip_inactive: policy.skip_inactive,
         timeline: timeline(policy, roster, 0, &mut rand::rng()),
+        summary: words::summary(policy, audience),
     }
 }
 

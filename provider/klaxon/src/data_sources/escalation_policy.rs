@@ -24,6 +24,8 @@ pub(super) struct PolicyLookup {
     repeat: Value<i64>,
     /// Whether inactive members are skipped.
     skip_inactive: Value<bool>,
+    /// Minutes between reminders of an acknowledged alert.
+    remind_after_minutes: Value<i64>,
 }
 
 /// The `klaxon_escalation_policy` data source.
@@ -68,6 +70,10 @@ impl DataSource<KlaxonData> for PolicyDataSource {
                 .attribute(
                     Attribute::computed("skip_inactive", Type::Bool)
                         .description("Whether away members are skipped."),
+                )
+                .attribute(
+                    Attribute::computed("remind_after_minutes", Type::Number)
+                        .description("Minutes between reminders of an acknowledged alert; null: none."),
                 ),
         )
     }
@@ -89,6 +95,7 @@ impl DataSource<KlaxonData> for PolicyDataSource {
                     steps: flatten_steps(p.steps),
                     repeat: Value::Known(i64::from(p.repeat)),
                     skip_inactive: Value::Known(p.skip_inactive),
+                    remind_after_minutes: p.remind_after_minutes.map(i64::from).into(),
                 }),
                 None => {
                     ctx.error(

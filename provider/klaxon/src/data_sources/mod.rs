@@ -1,6 +1,7 @@
 //! Data sources: look up objects made elsewhere (another workspace, the API) by name.
 
 mod escalation_policy;
+mod escalation_timeline;
 mod team;
 
 use tfplugin::DataSourceHandle;
@@ -12,5 +13,6 @@ pub fn all() -> Vec<DataSourceHandle<KlaxonData>> {
     vec![
         DataSourceHandle::new(team::TeamDataSource),
         DataSourceHandle::new(escalation_policy::PolicyDataSource),
+        DataSourceHandle::new(escalation_timeline::TimelineDataSource),
     ]
 }

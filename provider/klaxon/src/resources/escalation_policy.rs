@@ -1,7 +1,14 @@
 //! `klaxon_escalation_policy`: who is notified about a team's alert, in which order, and how long each step
 //! waits for an acknowledgement.
 
-use klaxon_api::{EscalationPolicy, EscalationPolicyInput, Notify, Step, validate};
+use klaxon_api::{
+    EscalationPolicy, EscalationPolicyInput, Notify, Step,
+    escalation::{
+        Policy,
+        words::{self, Audience},
+    },
+    validate,
+};
 use serde::{Deserialize, Serialize};
 use tfplugin::{
     Attribute, AttributePath, Block, Context, Mode, Nesting, Plan, Resource, Schema, Type, ValidateContext,
@@ -31,6 +38,10 @@ pub struct PolicyState {
     pub repeat: Value<i64>,
     /// Skip away or Do-Not-Disturb members.
     pub skip_inactive: Value<bool>,
+    /// Minutes between reminders of an acknowledged alert.
+    pub remind_after_minutes: Value<i64>,
+    /// Who is paged when, in words (computed).
+    pub timeline: Value<Vec<String>>,
 }
 
 /// One step.
@@ -102,6 +113,18 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
                 ))
                 .attribute(Attribute::optional_computed("skip_inactive", Type::Bool).description(
                     "Skip members who are away or in Do Not Disturb when choosing whom to DM. Default `true`.",
+                ))
+                .attribute(Attribute::optional("remind_after_minutes", Type::Number).description(
+                    "Remind whoever acknowledged an alert, by DM and in the alert's thread, every this many \
+                     minutes (1 to 1440) while the alert stays open. Leave it out for no reminders.",
+                ))
+                .attribute(Attribute::computed("timeline", Type::List(Box::new(Type::String))).description(
+                    "Who is paged when, in words, planned from the configuration so a plan shows the \
+                     timeline before and after an edit: one line per step of the first round (`0 min: DM a \
+                     random active member of payments`, `5 min: DM U0PAY1XXX`, `15 min: @here in \
+                     C0PAYMENTS`), then `then again from minute 30, twice` when the chain repeats and a \
+                     line for reminders. The same words `POST /v1/escalation-policies/{id}/simulate` answers \
+                     as `summary`. Unknown until apply while the team or a step is not known at plan time.",
                 )),
         )
     }
@@ -132,12 +155,16 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
                 steps,
                 repeat: to_u32(&config.repeat, 0),
                 skip_inactive: true,
+                remind_after_minutes: None,
             };
             errors.extend(
                 validate::policy(&probe)
                     .into_iter()
                     .filter(|e| e.field == "name" || e.field == "repeat"),
             );
+            if let Value::Known(m) = config.remind_after_minutes {
+                validate::remind_after(&mut errors, Some(u32::try_from(m).unwrap_or(u32::MAX)));
+            }
         } else if let Value::Known(r) = config.repeat
             && !(0..=i64::from(validate::MAX_REPEAT)).contains(&r)
         {
@@ -153,7 +180,7 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
     async fn read(&self, ctx: &mut Context<KlaxonData>, state: PolicyState) -> Option<PolicyState> {
         let id = state.id.known()?;
         match ctx.data().client.get_policy(&id).await {
-            Ok(Some(p)) => Some(flatten(p)),
+            Ok(Some(p)) => Some(with_timeline(ctx, flatten(p)).await),
             Ok(None) => None,
             Err(e) => {
                 api_error(ctx, "reading", &format!("escalation policy {id:?}"), &e, &[]);
@@ -164,21 +191,23 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
 
     async fn plan_create(
         &self,
-        _ctx: &mut Context<KlaxonData>,
+        ctx: &mut Context<KlaxonData>,
         proposed: PolicyState,
         config: PolicyState,
     ) -> Option<PolicyState> {
-        Some(with_defaults(proposed, &config))
+        Some(with_timeline(ctx, with_defaults(proposed, &config)).await)
     }
 
     async fn plan_update(
         &self,
-        _ctx: &mut Context<KlaxonData>,
+        ctx: &mut Context<KlaxonData>,
         _prior: PolicyState,
         proposed: PolicyState,
         config: PolicyState,
     ) -> Option<Plan<PolicyState>> {
-        Some(Plan::new(with_defaults(proposed, &config)))
+        Some(Plan::new(
+            with_timeline(ctx, with_defaults(proposed, &config)).await,
+        ))
     }
 
     async fn create(
@@ -189,7 +218,7 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
     ) -> Option<PolicyState> {
         let input = expand(planned);
         match ctx.data().client.create_policy(&input).await {
-            Ok(p) => Some(flatten(p)),
+            Ok(p) => Some(with_timeline(ctx, flatten(p)).await),
             Err(e) => {
                 api_error(
                     ctx,
@@ -212,7 +241,7 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
     ) -> Option<PolicyState> {
         let id = prior.id.known()?;
         match ctx.data().client.update_policy(&id, &expand(planned)).await {
-            Ok(p) => Some(flatten(p)),
+            Ok(p) => Some(with_timeline(ctx, flatten(p)).await),
             Err(e) => {
                 api_error(ctx, "updating", &format!("escalation policy {id:?}"), &e, &[]);
                 None
@@ -229,7 +258,7 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
 
     async fn import(&self, ctx: &mut Context<KlaxonData>, id: String) -> Option<PolicyState> {
         match ctx.data().client.get_policy(&id).await {
-            Ok(Some(p)) => Some(flatten(p)),
+            Ok(Some(p)) => Some(with_timeline(ctx, flatten(p)).await),
             Ok(None) => {
                 ctx.error(
                     format!("Cannot import escalation policy {id:?}"),
@@ -268,6 +297,10 @@ fn expand(state: PolicyState) -> EscalationPolicyInput {
         steps,
         repeat: to_u32(&state.repeat, 0),
         skip_inactive: state.skip_inactive.unwrap_or(DEFAULT_SKIP_INACTIVE),
+        remind_after_minutes: state
+            .remind_after_minutes
+            .known()
+            .and_then(|m| u32::try_from(m).ok()),
     }
 }
 
@@ -326,7 +359,49 @@ fn flatten(p: EscalationPolicy) -> PolicyState {
         steps: flatten_steps(p.steps),
         repeat: Value::Known(i64::from(p.repeat)),
         skip_inactive: Value::Known(p.skip_inactive),
+        remind_after_minutes: p.remind_after_minutes.map(i64::from).into(),
+        timeline: Value::Unknown,
     }
+}
+
+/// The state with its `timeline` filled in from its other attributes and its team's name and channel, with
+/// the words `simulate` uses; unknown while the team or any step is unknown (at plan time, values another
+/// resource has not created yet), never guessed.
+async fn with_timeline(ctx: &Context<KlaxonData>, mut state: PolicyState) -> PolicyState {
+    state.timeline = Value::Unknown;
+    let (Value::Known(team_id), Some((steps, unknown))) =
+        (&state.team_id, expand_steps_partial(&state.steps))
+    else {
+        return state;
+    };
+    let (Value::Known(repeat), Value::Known(skip_inactive)) = (&state.repeat, &state.skip_inactive) else {
+        return state;
+    };
+    let remind_after_minutes = match state.remind_after_minutes {
+        Value::Known(m) => Some(u32::try_from(m).unwrap_or(u32::MAX)),
+        Value::Null => None,
+        Value::Unknown => return state,
+    };
+    if !unknown.is_empty() || steps.is_empty() {
+        return state;
+    }
+    // A team that cannot be read (not created yet, or gone) leaves the words unknown; the apply reports it.
+    let Ok(Some(team)) = ctx.data().client.get_team(team_id).await else {
+        return state;
+    };
+    let policy = Policy {
+        policy_id: None,
+        steps,
+        repeat: u32::try_from(*repeat).unwrap_or(0),
+        skip_inactive: *skip_inactive,
+        remind_after_minutes,
+    };
+    let audience = Audience {
+        team: &team.name,
+        channel: &team.slack_channel,
+    };
+    state.timeline = Value::Known(words::summary(&policy, audience));
+    state
 }
 
 /// API steps to state (shared with the `klaxon_escalation_policy` data source).

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use klaxon_api::{Notify, Step};
+use crate::{Notify, Step};
 use rand::{SeedableRng as _, rngs::StdRng};
 
 use super::*;
@@ -68,6 +68,7 @@ fn repeat_runs_the_chain_again_after_the_last_wait() {
         steps: vec![step(Notify::Here, Some(3)), step(Notify::Channel, Some(10))],
         repeat: 2,
         skip_inactive: true,
+        remind_after_minutes: None,
     };
     let t = timeline(&policy, None, 0, &mut rng());
     let rounds: Vec<(u64, u32, u32)> = t.iter().map(|e| (e.at_minute, e.round, e.step)).collect();
@@ -92,6 +93,7 @@ fn a_step_without_a_wait_ends_the_chain() {
         steps: vec![step(Notify::Here, None), step(Notify::Channel, Some(1))],
         repeat: 0,
         skip_inactive: true,
+        remind_after_minutes: None,
     };
     assert_eq!(timeline(&policy, None, 0, &mut rng()).len(), 1);
     assert_eq!(policy.step(policy.ended(Position::START)), None);
@@ -107,6 +109,7 @@ fn skip_inactive_skips_away_members_and_falls_back_to_the_channel() {
         ],
         repeat: 0,
         skip_inactive: true,
+        remind_after_minutes: None,
     };
     let r = roster(&["U1", "U2", "U3"], &["U1", "U3"]);
     let d = decide(&policy, Position::START, &r, &[], 0, &mut rng()).unwrap();
@@ -139,6 +142,7 @@ fn next_member_rotates_across_alerts_of_a_team() {
         steps: vec![step(Notify::NextMember, None)],
         repeat: 0,
         skip_inactive: true,
+        remind_after_minutes: None,
     };
     let r = roster(&["U1", "U2", "U3"], &[]);
     let mut rotation = 0;
@@ -162,6 +166,7 @@ fn random_member_never_repeats_a_person_within_one_alert() {
         steps: vec![step(Notify::RandomMember, Some(1)); 6],
         repeat: 0,
         skip_inactive: true,
+        remind_after_minutes: None,
     };
     let members = ["U1", "U2", "U3", "U4", "U5"];
     for seed in 0..50 {
@@ -177,13 +182,4 @@ fn random_member_never_repeats_a_person_within_one_alert() {
         assert_eq!(distinct.len(), 5, "seed {seed}: {users:?}");
         assert!(t[5].note.is_some(), "the sixth step has nobody left");
     }
-}
-
-#[test]
-fn minutes_scale_with_the_configured_minute() {
-    let cfg = EngineConfig {
-        minute: std::time::Duration::from_millis(50),
-    };
-    assert_eq!(cfg.minutes_ms(5), 250);
-    assert_eq!(EngineConfig::default().minutes_ms(5), 300_000);
 }

@@ -1,13 +1,14 @@
 //! The timeline a policy would page for a new alert nobody acknowledges: what `simulate` answers.
 
-use klaxon_api::Notify;
+use crate::Notify;
 use rand::Rng;
 use serde::Serialize;
 
 use super::{Mention, Policy, Position, Roster, Target, decide};
 
 /// One step of a simulated escalation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     /// Minutes after the alert opened.
     pub at_minute: u64,
