@@ -4,7 +4,14 @@ resource "klaxon_team" "sre" {
   members       = ["U0AAAAAAA", "U0BBBBBBB", "U0CCCCCCC"]
 }
 
-# Business hours: the next member on the rota, then the team lead, then the whole channel.
+# Business hours: the next member on the rota, then the team lead, then the whole channel; whoever
+# acknowledges is reminded every 30 minutes until the alert is closed. The plan shows the timeline in words:
+#   timeline = [
+#     "0 min: DM the next active member of sre in turn",
+#     "5 min: DM U0CCCCCCC",
+#     "15 min: @channel in C0123ABCDE",
+#     "once acknowledged: remind the acknowledger every 30 min until closed",
+#   ]
 resource "klaxon_escalation_policy" "business_hours" {
   team_id = klaxon_team.sre.id
   name    = "business-hours"
@@ -13,7 +20,8 @@ resource "klaxon_escalation_policy" "business_hours" {
     { notify = "user", user = "U0CCCCCCC", escalate_after_minutes = 10 },
     { notify = "channel" },
   ]
-  skip_inactive = true
+  skip_inactive        = true
+  remind_after_minutes = 30
 }
 
 # Nights: keep paging a random member every 15 minutes, three more rounds.
