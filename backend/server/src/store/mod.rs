@@ -62,6 +62,11 @@ pub const MIGRATOR: Migrator = Migrator {
             sqlite: include_str!("../../migrations/sqlite/0006_ingest_message_age.sql"),
             postgres: include_str!("../../migrations/postgres/0006_ingest_message_age.sql"),
         },
+        Migration {
+            name: "0007_policy_reminders.sql",
+            sqlite: include_str!("../../migrations/sqlite/0007_policy_reminders.sql"),
+            postgres: include_str!("../../migrations/postgres/0007_policy_reminders.sql"),
+        },
     ],
 };
 
