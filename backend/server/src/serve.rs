@@ -103,6 +103,9 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
         ingest: Arc::new(ingest),
         slack: slack.clone(),
         jobs: crate::jobs::enqueue::Enqueuer::spawn(queue.clone()),
+        engine: EngineConfig {
+            minute: args.workers.escalation_minute(),
+        },
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -55,6 +55,8 @@ fn the_documented_cloudwatch_message_is_what_klaxon_posts() {
         version: 4,
         problem: None,
         slack_delivery: Some("posted".into()),
+        snoozed_until_ms: None,
+        snoozed_by: None,
     };
     let recent = Recent {
         last_paged: Some("U0ALICE001".into()),

@@ -126,7 +126,13 @@ pub async fn act(
         if queue.release_dead_key_in(&mut tx, &key).await? {
             tracing::warn!(alert = %alert.id, step = %key, "A pass found the pending step dead: it is enqueued afresh.");
         }
-        let job = EscalateJob::timer(&alert.account_id, &alert.id, alert.position, now_ms)?;
+        let job = if current.snoozed_until_ms.is_some() {
+            // The pass ended a snooze (its statement clears it), during which the step's own timer may have
+            // found the alert snoozed and be done: the step is enqueued under an identity of this pass.
+            super::snooze::resume_timer(&alert, &format!("pass-{now_ms}"), now_ms)?
+        } else {
+            EscalateJob::timer(&alert.account_id, &alert.id, alert.position, now_ms)?
+        };
         queue.enqueue_in(&mut tx, job).await?;
     }
     let by = by.map(str::to_owned);

@@ -123,6 +123,9 @@ pub(super) fn flatten(row: &AnyRow) -> Result<StoredAlert, AlertError> {
         version: u64::try_from(row.try_get::<i64, _>(27)?).unwrap_or(0),
         problem: row.try_get(28)?,
         slack_delivery: row.try_get(29)?,
+        // Read by name: columns added by later migrations come after the shared ones.
+        snoozed_until_ms: row.try_get("snoozed_until_ms")?,
+        snoozed_by: row.try_get("snoozed_by")?,
     })
 }
 

@@ -259,6 +259,8 @@ fn open(
         version: 1,
         problem: None,
         slack_delivery: None,
+        snoozed_until_ms: None,
+        snoozed_by: None,
     }
 }
 

@@ -72,6 +72,26 @@ pub enum LogLine {
         /// Why.
         reason: String,
     },
+    /// Someone snoozed the open alert: its pending escalation step waits until the snooze ends.
+    Snoozed {
+        /// Who, when known.
+        by: Option<String>,
+        /// When the snooze ends, Unix milliseconds.
+        until_ms: i64,
+    },
+    /// The snooze ended with the alert still open: escalation goes on from the step it was at.
+    SnoozeEnded {
+        /// The step that fires now, from 0 (`None` when the chain has ended).
+        step: Option<u32>,
+    },
+    /// The acknowledger of an alert still open was reminded by direct message (every `remind_after_minutes`
+    /// of its policy).
+    Reminded {
+        /// Who was reminded.
+        user: String,
+        /// Which reminder, from 1.
+        period: u32,
+    },
 }
 
 /// A line as stored.

@@ -21,6 +21,7 @@ mod follow_up;
 mod grouping;
 mod ingest;
 pub mod log;
+pub mod snooze;
 mod view;
 
 use std::collections::BTreeMap;
@@ -173,6 +174,11 @@ pub struct StoredAlert {
     /// Where Slack shows it: `None` while its channel message is still to be posted, `posted`, or `digest`
     /// (in its channel's digest during a storm).
     pub slack_delivery: Option<String>,
+    /// While the alert is snoozed, when the snooze ends (Unix milliseconds): its pending escalation step
+    /// waits until then (see `snooze`).
+    pub snoozed_until_ms: Option<i64>,
+    /// Who snoozed it (a Slack user id), when known.
+    pub snoozed_by: Option<String>,
 }
 
 /// What an alert call can fail with.

@@ -53,6 +53,11 @@ pub struct Alert {
     pub auto_closed: bool,
     /// Where its escalation stands (null for notifications).
     pub escalation: Option<Escalation>,
+    /// While the open alert is snoozed, when the snooze ends (RFC 3339): its pending escalation step waits
+    /// until then, and fires at once when it ends.
+    pub snoozed_until: Option<String>,
+    /// Who snoozed it, when someone did and said who.
+    pub snoozed_by: Option<String>,
     /// Where Slack shows it: `posted` (its own message), `digest` (in its channel's digest, during a storm) or
     /// `delayed` (its message waits for the channel's pace or for Slack to answer); null when Slack is not
     /// configured.
@@ -124,6 +129,14 @@ impl StoredAlert {
                 notified: self.notified.clone(),
                 problem: self.problem.clone(),
             }),
+            snoozed_until: self
+                .snoozed_until_ms
+                .filter(|_| self.status == AlertStatus::Open)
+                .map(rfc3339),
+            snoozed_by: self
+                .snoozed_by
+                .clone()
+                .filter(|_| self.status == AlertStatus::Open && self.snoozed_until_ms.is_some()),
             delivery: None,
         }
     }

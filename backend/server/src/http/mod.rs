@@ -12,6 +12,7 @@ pub mod openapi;
 mod policies;
 mod simulate;
 mod slack;
+mod snooze;
 mod teams;
 mod workspace;
 
@@ -65,6 +66,8 @@ pub struct AppState {
     pub slack: Option<Arc<crate::slack::Slack>>,
     /// Group commit of jobs recorded on a request's path (button presses).
     pub jobs: Enqueuer,
+    /// The length of a policy minute (a snooze of `minutes`).
+    pub engine: crate::escalation::EngineConfig,
 }
 
 impl AppState {
@@ -90,6 +93,7 @@ impl AppState {
             ingest: Arc::new(ingest),
             slack: None,
             jobs,
+            engine: crate::escalation::EngineConfig::default(),
         }
     }
 
@@ -112,6 +116,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(endpoints::routes())
         .merge(simulate::routes())
         .merge(alerts::routes())
+        .merge(snooze::routes())
         .merge(jobs::routes())
         .merge(ingest::routes())
         .merge(slack::routes())

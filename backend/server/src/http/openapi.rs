@@ -139,6 +139,22 @@ fn server_rules() -> Vec<SchemaRule> {
         ),
         rule("CreateAlertInput", "group_key", free_text.clone()),
         rule("CreateAlertInput", "text", free_text),
+        rule("SnoozeInput", "by", user.clone()),
+        rule(
+            "SnoozeInput",
+            "minutes",
+            json!({"minimum": 1, "maximum": super::snooze::MAX_SNOOZE_MINUTES}),
+        ),
+        rule("SnoozeInput", "until", json!({"format": "date-time"})),
+        // Exactly one of `minutes` and `until` (a null one counts as not given).
+        rule(
+            "SnoozeInput",
+            "",
+            json!({"oneOf": [
+                {"required": ["minutes"], "properties": {"minutes": {"type": "integer"}}},
+                {"required": ["until"], "properties": {"until": {"type": "string"}}},
+            ]}),
+        ),
         rule("ActionInput", "by", user),
     ]
 }

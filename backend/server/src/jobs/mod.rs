@@ -7,6 +7,7 @@ pub mod enqueue;
 pub mod escalate;
 pub mod press;
 pub mod slack_event;
+pub mod snooze_end;
 pub mod sync;
 
 use std::sync::Arc;
@@ -63,4 +64,5 @@ pub fn runner(ctx: JobContext) -> Runner<JobContext> {
         .register::<DigestJob>()
         .register::<PressJob>()
         .register::<EventJob>()
+        .register::<crate::alerts::snooze::SnoozeEndJob>()
 }

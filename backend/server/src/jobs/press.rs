@@ -42,9 +42,11 @@ impl BackgroundJob for PressJob {
 
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         let p = &self.press;
-        let Some(action) = p.action() else {
+        let action = p.action();
+        let snooze = p.action.starts_with(crate::slack::snooze::ACTION_PREFIX);
+        if action.is_none() && !snooze {
             return Ok(());
-        };
+        }
         let alert = alerts::get_any(&ctx.store, &p.alert_id)
             .await
             .map_err(JobError::retryable)?;
@@ -63,6 +65,15 @@ impl BackgroundJob for PressJob {
             return Ok(());
         };
         let now = ctx.queue.now_ms();
+        if snooze {
+            if let Some(text) = crate::slack::snooze::apply(ctx, p, &alert, now).await? {
+                self.tell(ctx, &text).await;
+            }
+            return Ok(());
+        }
+        let Some(action) = action else {
+            return Ok(());
+        };
         match alerts::act(
             &ctx.store,
             &ctx.queue,

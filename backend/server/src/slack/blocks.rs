@@ -32,6 +32,14 @@ pub const MAX_BUTTON_VALUE: usize = 2000;
 pub const MAX_BUTTON_URL: usize = 3000;
 /// Longest top-level `text` (what notifications and screen readers use).
 pub const MAX_TEXT: usize = 4000;
+/// Most options of a menu.
+pub const MAX_OPTIONS: usize = 100;
+/// Longest option label.
+pub const MAX_OPTION_TEXT: usize = 75;
+/// Longest option value.
+pub const MAX_OPTION_VALUE: usize = 150;
+/// Longest menu placeholder.
+pub const MAX_PLACEHOLDER: usize = 150;
 
 /// What is appended to a text cut to its limit.
 pub const CUT: char = '…';
@@ -141,9 +149,28 @@ pub enum Element {
         #[serde(skip_serializing_if = "Option::is_none")]
         style: Option<Style>,
     },
+    /// A menu: choosing an option sends `action_id` and the option's value (in `selected_option`).
+    StaticSelect {
+        /// What it says before a choice (plain text).
+        placeholder: Text,
+        /// Which action (`klaxon.snooze`).
+        action_id: String,
+        /// The choices (at most [`MAX_OPTIONS`]).
+        options: Vec<MenuOption>,
+    },
 }
 
 impl Element {
+    /// A menu of `options` (past [`MAX_OPTIONS`] the rest are left out).
+    pub fn menu(placeholder: &str, action_id: &str, mut options: Vec<MenuOption>) -> Self {
+        options.truncate(MAX_OPTIONS);
+        Self::StaticSelect {
+            placeholder: Text::plain(placeholder, MAX_PLACEHOLDER),
+            action_id: cut(action_id, 255),
+            options,
+        }
+    }
+
     /// An action button.
     pub fn button(label: &str, action_id: &str, value: &str, style: Option<Style>) -> Self {
         Self::Button {
@@ -164,6 +191,26 @@ impl Element {
             value: None,
             url: Some(url.to_owned()),
             style: None,
+        })
+    }
+}
+
+/// One option of a menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MenuOption {
+    /// Its label (plain text, at most [`MAX_OPTION_TEXT`] characters).
+    pub text: Text,
+    /// What choosing it sends (at most [`MAX_OPTION_VALUE`] characters).
+    pub value: String,
+}
+
+impl MenuOption {
+    /// An option, its label cut to the limit; `None` when the value is too long (a cut value is a wrong
+    /// value).
+    pub fn new(label: &str, value: &str) -> Option<Self> {
+        (value.chars().count() <= MAX_OPTION_VALUE).then(|| Self {
+            text: Text::plain(label, MAX_OPTION_TEXT),
+            value: value.to_owned(),
         })
     }
 }

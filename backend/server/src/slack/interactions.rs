@@ -13,7 +13,7 @@ pub struct Press {
     pub team_id: String,
     /// Who pressed.
     pub user_id: String,
-    /// `ack`, `close` or `pass`.
+    /// `ack`, `close` or `pass`; or `snooze:<choice>` for a snooze choice (see `slack::snooze`).
     pub action: String,
     /// The alert (the button's value).
     pub alert_id: String,
@@ -85,6 +85,14 @@ struct RawAction {
     value: Option<String>,
     #[serde(default)]
     action_ts: Option<String>,
+    /// The option chosen in a menu (the snooze choices).
+    #[serde(default)]
+    selected_option: Option<SelectedOption>,
+}
+
+#[derive(Deserialize)]
+struct SelectedOption {
+    value: String,
 }
 
 /// The press in a form body, `None` when the body is an interaction but not a press of Klaxon's buttons.
@@ -97,17 +105,27 @@ pub fn parse(body: &[u8]) -> Result<Option<Press>, MalformedInteraction> {
     if p.kind != "block_actions" {
         return Ok(None);
     }
-    let Some((action, raw)) = p.actions.iter().find_map(|a| {
-        ACTION_IDS
-            .iter()
-            .find(|(id, _)| *id == a.action_id)
-            .map(|(_, action)| (*action, a))
-    }) else {
-        return Ok(None);
+    let snoozed = p.actions.iter().find(|a| a.action_id == super::snooze::ACTION_ID);
+    let (action, alert_id, raw) = if let Some(raw) = snoozed {
+        // A snooze choice: the option's value says which, and of which alert.
+        let (action, alert_id) = raw
+            .selected_option
+            .as_ref()
+            .and_then(|o| super::snooze::parse_option(&o.value))
+            .ok_or_else(|| MalformedInteraction("the snooze choice names no alert".into()))?;
+        (action, Some(alert_id), raw)
+    } else {
+        let Some((action, raw)) = p.actions.iter().find_map(|a| {
+            ACTION_IDS
+                .iter()
+                .find(|(id, _)| *id == a.action_id)
+                .map(|(_, action)| (*action, a))
+        }) else {
+            return Ok(None);
+        };
+        (action.as_str().to_owned(), raw.value.clone(), raw)
     };
-    let alert_id = raw
-        .value
-        .clone()
+    let alert_id = alert_id
         .filter(|v| !v.is_empty() && v.len() <= 100)
         .ok_or_else(|| MalformedInteraction("the button has no alert id".into()))?;
     let team_id = p
@@ -121,7 +139,7 @@ pub fn parse(body: &[u8]) -> Result<Option<Press>, MalformedInteraction> {
     Ok(Some(Press {
         team_id,
         user_id,
-        action: action.as_str().to_owned(),
+        action,
         alert_id,
         response_url: p.response_url,
         channel_id: p.channel.map(|c| c.id).or(p.container.and_then(|c| c.channel_id)),

@@ -22,6 +22,7 @@ pub mod interactions;
 pub mod pace;
 pub mod render;
 pub mod signing;
+pub mod snooze;
 pub mod store;
 pub mod workspace;
 

@@ -104,6 +104,9 @@ pub fn thread_line(alert: &StoredAlert, line: &LogLine) -> Option<Message> {
             step + 1,
             escape(reason)
         ),
+        LogLine::Snoozed { .. } | LogLine::SnoozeEnded { .. } | LogLine::Reminded { .. } => {
+            crate::slack::snooze::thread_text(line)?
+        }
     };
     Some(Message::new(&text, vec![Block::section(&text)]))
 }
@@ -295,6 +298,7 @@ fn alert_blocks(alert: &StoredAlert, recent: &Recent) -> Vec<Block> {
                 ));
                 buttons.push(Element::button("Close", "klaxon.close", &alert.id, None));
                 buttons.push(Element::button("Pass", "klaxon.pass", &alert.id, None));
+                buttons.push(super::snooze::menu(alert));
             }
             AlertStatus::Acknowledged => {
                 buttons.push(Element::button("Close", "klaxon.close", &alert.id, None));
@@ -365,6 +369,10 @@ fn status_line(alert: &StoredAlert, recent: &Recent) -> String {
             if let Some(at) = alert.next_escalation_at_ms {
                 s.push_str(&format!(" · next escalation {}", date(at)));
             }
+            if let Some(snoozed) = super::snooze::status(alert) {
+                s.push('\n');
+                s.push_str(&snoozed);
+            }
             if let Some(problem) = &alert.problem {
                 s.push_str(&format!("\n:warning: {}", escape(problem)));
             }
@@ -421,7 +429,7 @@ fn person(who: &str) -> String {
 }
 
 /// A time Slack shows in each reader's own time zone, with UTC as the fallback.
-fn date(ms: i64) -> String {
+pub(super) fn date(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let fallback = time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
@@ -592,6 +600,8 @@ mod tests {
             version: 1,
             problem: None,
             slack_delivery: None,
+            snoozed_until_ms: None,
+            snoozed_by: None,
         }
     }
 
