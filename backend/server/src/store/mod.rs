@@ -239,3 +239,25 @@ pub(crate) fn into_page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> &st
     };
     klaxon_api::Page { items, next_cursor }
 }
+
+#[cfg(test)]
+mod migration_list {
+    /// A migration file that is not in [`super::MIGRATOR`] is never applied and its SQL fails at run time:
+    /// every file of both trees is listed, in order.
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        let listed: Vec<&str> = super::MIGRATOR.migrations.iter().map(|m| m.name).collect();
+        for db in ["sqlite", "postgres"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(db);
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
+            files.sort();
+            assert_eq!(listed, files, "{}", dir.display());
+        }
+    }
+}

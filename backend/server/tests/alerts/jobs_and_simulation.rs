@@ -221,6 +221,19 @@ async fn simulate_returns_the_seeds_chain_for_a_team_without_a_policy(db: Databa
             (13, 1, "U0000000C")
         ]
     );
+    // The words the provider plans as the policy's `timeline`: kinds, never picks.
+    assert_eq!(
+        stored["summary"],
+        json!([
+            "0 min: DM the next active member of sre in turn",
+            "3 min: DM U0000000C",
+            "then again from minute 10, once"
+        ])
+    );
+    assert_eq!(
+        by_team["summary"][3], "15 min: @channel in C0123ABCDE",
+        "{by_team}"
+    );
     let (status, e) = app
         .a(
             Method::POST,
