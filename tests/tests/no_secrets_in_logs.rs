@@ -1,7 +1,7 @@
 //! No secret reaches the logs: a real `klaxon serve` logging everything (`KLAXON_LOG=trace`) goes through a
-//! realistic flow (an account token on the API, an endpoint's ingest URL, a Slack bot token and signing secret
-//! against the fake Slack, a button press, and wrong tokens of each kind), then the captured log is searched
-//! for every secret it was given or handed out.
+//! realistic flow (an account token on the API, an endpoint's ingest URL, a heartbeat's ping URL, a Slack bot
+//! token and signing secret against the fake Slack, a button press, and wrong tokens of each kind), then the
+//! captured log is searched for every secret it was given or handed out.
 
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
@@ -125,6 +125,23 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
         .unwrap()
         .status();
     assert_eq!(s, 404);
+    // A heartbeat's ping URL (its token is the credential), pinged by GET and POST, and a wrong one.
+    let heartbeat = post(
+        "/v1/heartbeats",
+        json!({"team_id": team["id"], "name": "nightly-backup", "interval_minutes": 60}),
+    );
+    let ping_url = heartbeat["ping_url"].as_str().unwrap().to_owned();
+    let ping_token = ping_url.rsplit('/').next().unwrap().to_owned();
+    assert!(ping_token.len() > 20, "{ping_url}");
+    assert_eq!(http.get(&ping_url).send().unwrap().status(), 200);
+    assert_eq!(http.post(&ping_url).send().unwrap().status(), 200);
+    let wrong_ping = "hb_logtest-wrong-ping-token-3a9d";
+    let s = http
+        .post(format!("{}/heartbeat/{wrong_ping}", server.url))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(s, 404);
     let (ts, _) = sign(SIGNING_SECRET, &body, now_secs());
     let forged = "v0=logtest0forged0signature0a1b2c3d4e5f60718293a4b5c6d7e8f9012345";
     let s = http
@@ -151,6 +168,8 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
         ("the signature of the press", sig.as_str()),
         ("a wrong API token", wrong_account),
         ("a wrong ingest token", wrong_ingest),
+        ("the heartbeat's ping token", ping_token.as_str()),
+        ("a wrong ping token", wrong_ping),
         ("a forged Slack signature", forged),
     ] {
         let lines: Vec<&str> = log.lines().filter(|l| l.contains(secret)).collect();

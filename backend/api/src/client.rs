@@ -12,8 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    Endpoint, EndpointInput, EndpointQuery, ErrorBody, EscalationPolicy, EscalationPolicyInput, Page,
-    PolicyQuery, Team, TeamInput, TeamQuery,
+    Endpoint, EndpointInput, EndpointQuery, ErrorBody, EscalationPolicy, EscalationPolicyInput, Heartbeat,
+    HeartbeatInput, HeartbeatQuery, Page, PolicyQuery, Team, TeamInput, TeamQuery,
 };
 
 /// How the client talks to the server. Its `Debug` hides the token.
@@ -236,6 +236,43 @@ impl Client {
     /// Lists endpoints.
     pub async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Page<Endpoint>, ClientError> {
         self.call(Method::GET, "v1/endpoints", Some(query), None::<&()>)
+            .await
+    }
+
+    /// Creates a heartbeat; its clock starts now.
+    pub async fn create_heartbeat(&self, input: &HeartbeatInput) -> Result<Heartbeat, ClientError> {
+        self.call(Method::POST, "v1/heartbeats", None::<&()>, Some(input))
+            .await
+    }
+    /// Reads a heartbeat; `None` when it does not exist.
+    pub async fn get_heartbeat(&self, id: &str) -> Result<Option<Heartbeat>, ClientError> {
+        found(
+            self.call(
+                Method::GET,
+                &format!("v1/heartbeats/{}", seg(id)?),
+                None::<&()>,
+                None::<&()>,
+            )
+            .await,
+        )
+    }
+    /// Replaces a heartbeat.
+    pub async fn update_heartbeat(&self, id: &str, input: &HeartbeatInput) -> Result<Heartbeat, ClientError> {
+        self.call(
+            Method::PUT,
+            &format!("v1/heartbeats/{}", seg(id)?),
+            None::<&()>,
+            Some(input),
+        )
+        .await
+    }
+    /// Deletes a heartbeat; `false` when it was already gone.
+    pub async fn delete_heartbeat(&self, id: &str) -> Result<bool, ClientError> {
+        self.delete(&format!("v1/heartbeats/{}", seg(id)?)).await
+    }
+    /// Lists heartbeats.
+    pub async fn list_heartbeats(&self, query: &HeartbeatQuery) -> Result<Page<Heartbeat>, ClientError> {
+        self.call(Method::GET, "v1/heartbeats", Some(query), None::<&()>)
             .await
     }
 

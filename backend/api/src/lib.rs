@@ -9,6 +9,7 @@ pub mod client;
 pub mod escalation;
 mod endpoint;
 mod error;
+mod heartbeat;
 pub mod int;
 mod list;
 pub mod metrics;
@@ -22,6 +23,10 @@ pub use endpoint::{
     EndpointQuery,
 };
 pub use error::{ErrorBody, ErrorDetail};
+pub use heartbeat::{
+    Beat, Heartbeat, HeartbeatInput, HeartbeatQuery, MAX_HEARTBEAT_GRACE_MINUTES,
+    MAX_HEARTBEAT_INTERVAL_MINUTES,
+};
 pub use list::{ListQuery, Page};
 pub use policy::{
     DEFAULT_STEP_MINUTES, EscalationPolicy, EscalationPolicyInput, Notify, PolicyQuery, Step, default_chain,

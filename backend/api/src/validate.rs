@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use regex_lite::Regex;
 use serde_json::{Value, json};
 
-use crate::{EndpointInput, EscalationPolicyInput, ListQuery, Notify, Step, TeamInput};
+use crate::{EndpointInput, EscalationPolicyInput, HeartbeatInput, ListQuery, Notify, Step, TeamInput};
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,6 +273,37 @@ pub fn endpoint(input: &EndpointInput) -> Vec<FieldError> {
     errs
 }
 
+/// Checks a heartbeat's body: ids, name, `interval_minutes` 1 to
+/// [`MAX_HEARTBEAT_INTERVAL_MINUTES`](crate::MAX_HEARTBEAT_INTERVAL_MINUTES), `grace_minutes` 0 to
+/// [`MAX_HEARTBEAT_GRACE_MINUTES`](crate::MAX_HEARTBEAT_GRACE_MINUTES).
+pub fn heartbeat(input: &HeartbeatInput) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    id(&mut errs, "team_id", &input.team_id);
+    if let Some(p) = &input.escalation_policy_id {
+        id(&mut errs, "escalation_policy_id", p);
+    }
+    name(&mut errs, "name", &input.name);
+    if !(1..=crate::MAX_HEARTBEAT_INTERVAL_MINUTES).contains(&input.interval_minutes) {
+        errs.push(FieldError::new(
+            "interval_minutes",
+            format!(
+                "must be between 1 and {} minutes (7 days)",
+                crate::MAX_HEARTBEAT_INTERVAL_MINUTES
+            ),
+        ));
+    }
+    if input.grace_minutes > crate::MAX_HEARTBEAT_GRACE_MINUTES {
+        errs.push(FieldError::new(
+            "grace_minutes",
+            format!(
+                "must be between 0 and {} minutes (1 day)",
+                crate::MAX_HEARTBEAT_GRACE_MINUTES
+            ),
+        ));
+    }
+    errs
+}
+
 /// Checks the title of an alert raised through the API ([`TITLE_PATTERN`], at most [`MAX_TITLE_LEN`]
 /// characters).
 pub fn title(errs: &mut Vec<FieldError>, field: &str, value: &str) {
@@ -425,7 +456,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         ),
         rule("EndpointInput", "team_id", id.clone()),
         rule("EndpointInput", "escalation_policy_id", id.clone()),
-        rule("EndpointInput", "name", name),
+        rule("EndpointInput", "name", name.clone()),
         rule(
             "EndpointInput",
             "allowed_topic_arns",
@@ -440,6 +471,19 @@ pub fn schema_rules() -> Vec<SchemaRule> {
             "EndpointInput",
             "notification_grouping_minutes",
             json!({"minimum": 0, "maximum": MAX_NOTIFICATION_GROUPING_MINUTES}),
+        ),
+        rule("HeartbeatInput", "team_id", id.clone()),
+        rule("HeartbeatInput", "escalation_policy_id", id.clone()),
+        rule("HeartbeatInput", "name", name),
+        rule(
+            "HeartbeatInput",
+            "interval_minutes",
+            json!({"minimum": 1, "maximum": crate::MAX_HEARTBEAT_INTERVAL_MINUTES}),
+        ),
+        rule(
+            "HeartbeatInput",
+            "grace_minutes",
+            json!({"minimum": 0, "maximum": crate::MAX_HEARTBEAT_GRACE_MINUTES}),
         ),
         // Shared by the simulation's bodies.
         rule("SimulateInput", "team_id", id),

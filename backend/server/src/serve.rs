@@ -143,6 +143,10 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
         retention: Some(args.workers.job_retention()),
         ..RunnerSettings::default()
     });
+    // Heartbeats are watched by one self-rescheduling job per deployment; this replica makes sure it exists.
+    jobs::HeartbeatSweepJob::start(&state.queue)
+        .await
+        .context("cannot schedule the heartbeat sweep")?;
     let workers = tokio::spawn(runner.run(shutdown.clone()));
     // SNS message ids are kept only as long as a message of their age can be accepted.
     tokio::spawn(purge_store.run_message_purge(crate::store::MESSAGE_PURGE_EVERY, shutdown.clone()));

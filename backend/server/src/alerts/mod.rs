@@ -19,6 +19,7 @@ mod db;
 pub mod escalate;
 mod follow_up;
 mod grouping;
+pub mod heartbeat;
 mod ingest;
 pub mod log;
 pub mod snooze;

@@ -5,6 +5,7 @@ mod endpoints;
 mod error;
 mod extract;
 mod health;
+mod heartbeats;
 pub mod ingest;
 mod jobs;
 pub mod oauth;
@@ -114,6 +115,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(teams::routes())
         .merge(policies::routes())
         .merge(endpoints::routes())
+        .merge(heartbeats::routes())
         .merge(simulate::routes())
         .merge(alerts::routes())
         .merge(snooze::routes())
@@ -145,10 +147,13 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     )
 }
 
-/// `path` as logs may show it: `/ingest/{token}` becomes `/ingest/***`.
+/// `path` as logs may show it: `/ingest/{token}` becomes `/ingest/***`, `/heartbeat/{token}` becomes
+/// `/heartbeat/***`.
 pub(crate) fn loggable_path(path: &str) -> &str {
     if path.starts_with("/ingest/") {
         "/ingest/***"
+    } else if path.starts_with("/heartbeat/") {
+        "/heartbeat/***"
     } else {
         path
     }
@@ -159,6 +164,7 @@ mod tests {
     #[test]
     fn logged_paths_hide_ingest_tokens() {
         assert_eq!(super::loggable_path("/ingest/ing_secret"), "/ingest/***");
+        assert_eq!(super::loggable_path("/heartbeat/hb_secret"), "/heartbeat/***");
         assert_eq!(super::loggable_path("/v1/teams/tm_1"), "/v1/teams/tm_1");
     }
 }

@@ -42,6 +42,8 @@ use super::AppState;
         (name = "teams", description = "A Slack channel and the people who answer its alerts."),
         (name = "escalation-policies", description = "Who is paged, in which order, how long apart."),
         (name = "endpoints", description = "Where alerts come in; each has a secret ingest URL."),
+        (name = "heartbeats", description = "Dead-man's switches: a job pings a secret URL every run; a ping \
+            that does not come opens an alert."),
         (name = "alerts", description = "Alerts and notifications, and the buttons' actions."),
         (name = "jobs", description = "Background jobs (escalation timers, Slack calls) and dead letters."),
         (name = "ingest", description = "Where SNS and webhook callers deliver events."),

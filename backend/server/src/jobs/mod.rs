@@ -5,6 +5,7 @@
 pub mod digest;
 pub mod enqueue;
 pub mod escalate;
+pub mod heartbeat_sweep;
 pub mod press;
 pub mod slack_event;
 pub mod snooze_end;
@@ -23,6 +24,7 @@ use crate::{
 
 pub use crate::alerts::{EscalateJob, SyncJob};
 pub use digest::DigestJob;
+pub use heartbeat_sweep::HeartbeatSweepJob;
 pub use press::PressJob;
 pub use slack_event::EventJob;
 
@@ -64,5 +66,6 @@ pub fn runner(ctx: JobContext) -> Runner<JobContext> {
         .register::<DigestJob>()
         .register::<PressJob>()
         .register::<EventJob>()
+        .register::<HeartbeatSweepJob>()
         .register::<crate::alerts::snooze::SnoozeEndJob>()
 }

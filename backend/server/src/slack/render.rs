@@ -405,6 +405,8 @@ fn status_line(alert: &StoredAlert, recent: &Recent) -> String {
 fn recovery(alert: &StoredAlert) -> &'static str {
     if alert.source == "aws.cloudwatch" {
         "the alarm returned to OK"
+    } else if alert.source == crate::alerts::heartbeat::SOURCE {
+        "the heartbeat is back (a ping arrived)"
     } else {
         "a recovery event arrived"
     }

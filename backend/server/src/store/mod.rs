@@ -6,6 +6,7 @@
 
 pub(crate) mod accounts;
 mod endpoints;
+mod heartbeats;
 mod ingest;
 mod policies;
 mod teams;
@@ -18,6 +19,7 @@ use rand::RngCore;
 
 pub use accounts::NewAccount;
 pub use endpoints::{IngestEndpoint, StoredEndpoint};
+pub use heartbeats::{Beaten, StoredHeartbeat};
 pub use ingest::{MESSAGE_ID_RETENTION, MESSAGE_PURGE_EVERY, SubscriptionStatus};
 
 /// The SQL text of a query for the store's dialect: `sql!(self, "team_get")`.
@@ -66,6 +68,11 @@ pub const MIGRATOR: Migrator = Migrator {
             name: "0007_policy_reminders.sql",
             sqlite: include_str!("../../migrations/sqlite/0007_policy_reminders.sql"),
             postgres: include_str!("../../migrations/postgres/0007_policy_reminders.sql"),
+        },
+        Migration {
+            name: "0009_heartbeats.sql",
+            sqlite: include_str!("../../migrations/sqlite/0009_heartbeats.sql"),
+            postgres: include_str!("../../migrations/postgres/0009_heartbeats.sql"),
         },
     ],
 };

@@ -5,6 +5,7 @@
 mod cloudwatch_dashboard;
 mod endpoint;
 mod escalation_policy;
+mod heartbeat;
 mod sns_subscription;
 mod team;
 
@@ -16,6 +17,7 @@ pub use cloudwatch_dashboard::CloudWatchDashboardResource;
 pub use endpoint::EndpointResource;
 pub use escalation_policy::EscalationPolicyResource;
 pub(crate) use escalation_policy::{StepState, flatten_steps};
+pub use heartbeat::HeartbeatResource;
 pub use sns_subscription::SnsSubscriptionResource;
 pub use team::TeamResource;
 
@@ -25,6 +27,7 @@ pub fn all() -> Vec<ResourceHandle<KlaxonData>> {
         ResourceHandle::new(TeamResource),
         ResourceHandle::new(EscalationPolicyResource),
         ResourceHandle::new(EndpointResource),
+        ResourceHandle::new(HeartbeatResource),
         ResourceHandle::new(SnsSubscriptionResource),
         ResourceHandle::new(CloudWatchDashboardResource),
     ]

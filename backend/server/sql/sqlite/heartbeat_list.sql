@@ -1,0 +1,3 @@
+SELECT id, team_id, escalation_policy_id, name, interval_minutes, grace_minutes, paused, ping_token_sealed, last_beat_ms, missed_at_ms FROM heartbeats
+WHERE account_id = ?1 AND (?2 IS NULL OR team_id = ?2) AND (?3 IS NULL OR name = ?3) AND id > ?4
+ORDER BY id LIMIT ?5
