@@ -164,6 +164,8 @@ struct Inner {
     members: HashMap<String, Vec<String>>,
     away: HashSet<String>,
     dnd: HashSet<String>,
+    /// Time zones (IANA names) `users.info` answers, by user; others are in [`DEFAULT_TZ`].
+    tz: HashMap<String, String>,
     disabled: HashSet<String>,
     missing_channels: HashSet<String>,
     must_join: HashSet<String>,
@@ -343,6 +345,11 @@ impl FakeSlack {
         }
     }
 
+    /// Sets the time zone (an IANA name) `users.info` answers for `user`.
+    pub fn set_tz(&self, user: &str, tz: &str) {
+        self.lock().tz.insert(user.to_owned(), tz.to_owned());
+    }
+
     /// Deactivates a user: DMs to them fail with `user_disabled`.
     pub fn disable_user(&self, user: &str) {
         self.lock().disabled.insert(user.to_owned());
@@ -469,6 +476,30 @@ pub fn sign(secret: &str, body: &str, now_secs: i64) -> (String, String) {
     let tag = aws_lc_rs::hmac::sign(&key, format!("v0:{ts}:{body}").as_bytes());
     let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     (ts, format!("v0={hex}"))
+}
+
+/// The time zone `users.info` answers for users without one set ([`FakeSlack::set_tz`]).
+pub const DEFAULT_TZ: &str = "Europe/Paris";
+
+/// The form body Slack posts when `user` chooses `value` in one of Klaxon's menus (`klaxon.snooze`), now.
+pub fn select_body(action_id: &str, value: &str, label: &str, user: &str, response_url: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": user, "team_id": TEAM_ID},
+        "api_app_id": "A0KLAXON",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C0SRE00001"},
+        "channel": {"id": "C0SRE00001", "name": "sre"},
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+        "actions": [{"action_id": action_id, "block_id": "klaxon", "type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": label}, "value": value},
+            "placeholder": {"type": "plain_text", "text": "Snooze…"},
+            "action_ts": format!("{}.000001", now_secs())}],
+    });
+    let mut s = String::from("payload=");
+    s.extend(form_urlencode(&payload.to_string()));
+    s
 }
 
 /// The form body Slack posts when `user` presses one of Klaxon's buttons (`klaxon.ack`, ...) for `alert`.
@@ -795,6 +826,14 @@ impl Inner {
                     "active"
                 };
                 (200, json!({"ok": true, "presence": presence}))
+            }
+            "users.info" => {
+                let user = s("user");
+                let tz = self.tz.get(&user).cloned().unwrap_or_else(|| DEFAULT_TZ.to_owned());
+                (
+                    200,
+                    json!({"ok": true, "user": {"id": user, "name": user, "tz": tz, "deleted": false}}),
+                )
             }
             "dnd.info" => {
                 let now = now_secs();

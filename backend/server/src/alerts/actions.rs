@@ -108,6 +108,9 @@ pub async fn act(
     queue
         .cancel_partition_in(&mut tx, &partition(&alert.id), EscalateJob::KIND_PREFIX)
         .await?;
+    if action == Action::Ack {
+        super::remind::first_in(&mut tx, queue, &alert, now_ms).await?;
+    }
     if action == Action::Pass {
         if alert.policy.step(alert.position).is_none() {
             // The chain has ended: nobody left to pass to.

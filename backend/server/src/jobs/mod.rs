@@ -7,6 +7,7 @@ pub mod enqueue;
 pub mod escalate;
 pub mod heartbeat_sweep;
 pub mod press;
+pub mod remind;
 pub mod slack_event;
 pub mod snooze_end;
 pub mod sync;
@@ -68,4 +69,5 @@ pub fn runner(ctx: JobContext) -> Runner<JobContext> {
         .register::<EventJob>()
         .register::<HeartbeatSweepJob>()
         .register::<crate::alerts::snooze::SnoozeEndJob>()
+        .register::<crate::alerts::remind::RemindJob>()
 }

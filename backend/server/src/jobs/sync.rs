@@ -181,7 +181,10 @@ async fn sync(slack: &Slack, ctx: &JobContext, alert_id: &str) -> Result<(), Job
             .next()
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let message = render::dm_message(&alert, &recent, step);
+        let message = match crate::slack::snooze::reminder_period(&m.reference) {
+            Some(period) => crate::slack::snooze::reminder_message(&alert, &recent, period),
+            None => render::dm_message(&alert, &recent, step),
+        };
         update(ctx, slack, m, &message, alert.version, now).await?;
     }
 

@@ -1,6 +1,8 @@
-//! Snooze in Slack: the menu on an open alert's channel message and escalation DMs (`klaxon.snooze`, three
-//! choices: 1 h, 4 h, until 9:00 tomorrow), what a choice does (applied by the `slack.press` job, as the
-//! person who chose), and what the message and thread say about snoozes and reminders.
+//! Snooze and reminders in Slack: the menu on an open alert's channel message and escalation DMs
+//! (`klaxon.snooze`, three choices: 1 h, 4 h, until 9:00 tomorrow), what a choice does (applied by the
+//! `slack.press` job, as the person who chose), what the message and thread say about snoozes and reminders,
+//! and the reminder DM (recorded as a DM of the alert, so the message sync keeps it showing the alert as it
+//! is).
 //!
 //! "1 h" and "4 h" are 60 and 240 policy minutes (a shortened policy minute shortens them, as it does every
 //! escalation wait). "Until 9:00 tomorrow" is 9:00 on the next calendar day in the chooser's time zone, as
@@ -14,14 +16,17 @@ use jiff::{
 use serde_json::Value;
 
 use super::{
-    blocks::{Element, MenuOption},
+    Slack,
+    blocks::{self, Block, Element, MenuOption, Message, Text},
     client::Args,
     interactions::Press,
     render,
+    store::{self, Kind, NewPosted},
 };
 use crate::{
     alerts::{self, AlertError, LogLine, StoredAlert},
     jobs::JobContext,
+    notify::NotifyError,
 };
 
 /// The menu's `action_id`.
@@ -205,6 +210,79 @@ pub async fn apply(
     }
 }
 
+/// The reference of reminder `period`'s DM of `alert_id` (a DM of the alert, told apart from a step's DM,
+/// `<alert>/<round>/<step>`, by its middle part).
+pub fn reminder_ref(alert_id: &str, period: u32) -> String {
+    format!("{alert_id}/remind/{period}")
+}
+
+/// The period of a DM's reference, when it is a reminder's.
+pub fn reminder_period(reference: &str) -> Option<u32> {
+    let mut parts = reference.split('/');
+    let (_, kind, period) = (parts.next()?, parts.next()?, parts.next()?);
+    (kind == "remind" && parts.next().is_none())
+        .then(|| period.parse().ok())
+        .flatten()
+}
+
+/// The reminder DM: the alert's DM (its message with the buttons), introduced as a reminder.
+pub fn reminder_message(alert: &StoredAlert, recent: &render::Recent, period: u32) -> Message {
+    let mut message = render::dm_message(alert, recent, 0);
+    let intro = Block::context(vec![Text::mrkdwn(&format!(
+        ":bell: *Reminder {period}: you acknowledged this alert and it is still open.* Close it once it is over."
+    ))]);
+    // The DM's first block is its introduction ("You are paged"): this one says why instead.
+    if let Some(first) = message.blocks.first_mut() {
+        *first = intro;
+    }
+    message.text = blocks::cut(&format!("Reminder: {}", alert.title), blocks::MAX_TEXT);
+    message
+}
+
+/// DMs reminder `period` of `alert` to `user` at `now_ms` and records it, unless it was sent already.
+pub async fn send_reminder(
+    slack: &Slack,
+    alert: &StoredAlert,
+    user: &str,
+    period: u32,
+    now_ms: i64,
+) -> Result<(), NotifyError> {
+    let db = slack.store().database();
+    let transient = |e: &dyn std::fmt::Display| NotifyError::Transient(e.to_string());
+    let reference = reminder_ref(&alert.id, period);
+    if store::get(db, &alert.account_id, Kind::Dm, &reference)
+        .await
+        .map_err(|e| transient(&e))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let channel = slack.dm_channel(&alert.account_id, user).await?;
+    let history = alerts::log::since(db, &alert.id, 0)
+        .await
+        .map_err(|e| transient(&e))?;
+    let recent = render::Recent::of(history.iter().map(|e| &e.line));
+    let message = reminder_message(alert, &recent, period);
+    let (ts, channel) = slack
+        .post(&alert.account_id, &channel, &message, None, false)
+        .await?;
+    store::record(
+        db,
+        NewPosted {
+            account_id: &alert.account_id,
+            alert_id: Some(&alert.id),
+            kind: Kind::Dm,
+            reference: &reference,
+            channel: &channel,
+            ts: &ts,
+            version: alert.version,
+        },
+        now_ms,
+    )
+    .await
+    .map_err(|e| NotifyError::Transient(format!("reminded, but could not record it: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +359,14 @@ mod tests {
             at(serde_json::json!({"ok": true, "user": {}})),
             Some(ms("2026-12-02T09:00:00Z"))
         );
+    }
+
+    #[test]
+    fn reminder_dms_are_told_apart_from_step_dms() {
+        assert_eq!(reminder_period(&reminder_ref("alert_1", 3)), Some(3));
+        assert_eq!(reminder_period("alert_1/0/2"), None);
+        assert_eq!(reminder_period("alert_1/remind/x"), None);
+        assert_eq!(reminder_period("alert_1/remind/2/9"), None);
     }
 
     #[test]

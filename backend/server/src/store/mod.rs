@@ -74,6 +74,11 @@ pub const MIGRATOR: Migrator = Migrator {
             sqlite: include_str!("../../migrations/sqlite/0009_heartbeats.sql"),
             postgres: include_str!("../../migrations/postgres/0009_heartbeats.sql"),
         },
+        Migration {
+            name: "0010_snooze.sql",
+            sqlite: include_str!("../../migrations/sqlite/0010_snooze.sql"),
+            postgres: include_str!("../../migrations/postgres/0010_snooze.sql"),
+        },
     ],
 };
 
