@@ -76,7 +76,9 @@ impl DataSource<KlaxonData> for TimelineDataSource {
                      policy, or its team's default chain when it names none) or of a team's default chain. Set \
                      exactly one of `escalation_policy_id`, `endpoint_id` and `team_id`. Member steps name \
                      the kind of DM (`a random active member of payments`), not a pick, so every read gives \
-                     the same values; use it in outputs and `check` blocks.",
+                     the same values; use it in outputs and `check` blocks. Like any data source it is read at plan \
+                     time: to read a policy changed in the same apply, add `depends_on` on that policy (or use \
+                     the policy's own `timeline`, which the plan shows before and after).",
                 )
                 .attribute(
                     Attribute::optional_computed("escalation_policy_id", Type::String).description(
