@@ -14,8 +14,8 @@ use std::{
 
 use klaxon_api::{Client, ClientConfig, HeartbeatQuery};
 use klaxon_tests::{
-    Server, on_both_stores,
-    rig::{ALICE, CHANNEL, Db, Rig, WAIT, rig},
+    Server, TempDir, on_both_stores,
+    rig::{ALICE, CHANNEL, Db, Rig, SECRET, TOKEN, WAIT, rig},
     terraform::Terraform,
 };
 use reqwest::{Method, StatusCode};
@@ -437,6 +437,63 @@ fn bad_input_is_refused_with_the_field_and_changes_nothing(db: Db) {
     assert_eq!(named["items"].as_array().unwrap().len(), 1);
     let (s, _) = call(&r, Method::GET, "/v1/heartbeats?limit=0", None);
     assert_eq!(s, 400);
+}
+
+/// Two replicas on one PostgreSQL database: one sweep is pending for both, every missed heartbeat gets
+/// exactly one alert, and a ping through either replica closes it.
+#[test]
+fn two_replicas_open_one_alert_per_miss() {
+    let Some(r) = fast_rig(Db::Postgres) else { return };
+    let replica = Server::start(
+        &r.server.database_url,
+        TempDir::new("heartbeat-replica"),
+        &[
+            ("KLAXON_SLACK_API_URL", r.slack.api_url.as_str()),
+            ("KLAXON_SLACK_BOT_TOKEN", TOKEN),
+            ("KLAXON_SLACK_SIGNING_SECRET", SECRET),
+            ("KLAXON_SLACK_TIMEOUT_MS", "1000"),
+            ("KLAXON_ESCALATION_MINUTE_MS", MINUTE_MS),
+        ],
+    );
+    let (team, _) = team_and_policy(&r);
+    let beats: Vec<Value> = (0..10)
+        .map(|i| {
+            r.post(
+                "/v1/heartbeats",
+                json!({"team_id": team, "name": format!("job-{i}"), "interval_minutes": 1}),
+            )
+        })
+        .collect();
+    let id = |hb: &Value| hb["id"].as_str().unwrap().to_owned();
+    r.wait_or_dump("every heartbeat's alert", WAIT, |_| {
+        beats.iter().all(|hb| !alerts_of(&r, &id(hb)).is_empty())
+    });
+    // More sweeps run (a probe created now misses later): still one alert each.
+    r.post(
+        "/v1/heartbeats",
+        json!({"team_id": team, "name": "probe", "interval_minutes": 3}),
+    );
+    wait_missed(&r, "probe");
+    for hb in &beats {
+        assert_eq!(alerts_of(&r, &id(hb)).len(), 1, "{hb}");
+    }
+    let pending = sql(
+        &r.server,
+        "SELECT count(*) FROM queue_jobs WHERE kind = 'heartbeat.sweep' AND state = 'ready'",
+    );
+    assert!(
+        pending == "0" || pending == "1",
+        "one sweep pending at most: {pending}"
+    );
+    // A ping through the other replica closes the alert.
+    let url = beats[0]["ping_url"]
+        .as_str()
+        .unwrap()
+        .replace(&r.server.url, &replica.url);
+    let beat: Value = r.http.post(&url).send().unwrap().json().unwrap();
+    assert_eq!(beat["recovered"], true, "{beat}");
+    let alert = &alerts_of(&r, &id(&beats[0]))[0];
+    assert_eq!(alert["status"], "closed", "{alert}");
 }
 
 // ----- Terraform -----
