@@ -10,6 +10,11 @@ generated. Nothing else is filtered: every other rule is in the document and che
 Likewise a snooze's `until` must be in the future and at most 7 days away, which a schema cannot say of a
 `date-time`: a *positive* snooze case with an `until` gets one an hour from now (still a date-time), so the
 checker's valid cases are valid; negative cases are sent as generated.
+
+A maintenance window's rules the document states but a schema cannot check are treated the same way: a
+*positive* window case gets a valid one-off span (`starts_at` an hour from now, `ends_at` an hour later) or a
+valid recurrence (`cron` "0 22 * * 6" and `time_zone` "UTC"; its `duration_minutes` range is in the schema)
+in place of the generated strings; negative cases are sent as generated.
 """
 
 import datetime
@@ -52,9 +57,29 @@ def filter_case(context, case):
     return not _breaks_step_delay_rule(case.body)
 
 
+# Operations whose body is a maintenance window.
+_WINDOW_BODIES = {"create_maintenance_window", "update_maintenance_window"}
+
+
+def _valid_window(body):
+    body = dict(body)
+    if isinstance(body.get("starts_at"), str) and isinstance(body.get("ends_at"), str):
+        start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+        body["starts_at"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        body["ends_at"] = (start + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(body.get("recurrence"), dict):
+        body["recurrence"] = {**body["recurrence"], "cron": "0 22 * * 6", "time_zone": "UTC"}
+    return body
+
+
 @schemathesis.hook
 def map_case(context, case):
     operation_id = (context.operation.definition.raw or {}).get("operationId") if context.operation else None
+    if operation_id in _WINDOW_BODIES:
+        meta = case.meta
+        if meta is not None and meta.generation.mode.is_positive and isinstance(case.body, dict):
+            case.body = _valid_window(case.body)
+        return case
     if operation_id != "snooze_alert":
         return case
     meta = case.meta

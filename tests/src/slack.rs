@@ -829,7 +829,11 @@ impl Inner {
             }
             "users.info" => {
                 let user = s("user");
-                let tz = self.tz.get(&user).cloned().unwrap_or_else(|| DEFAULT_TZ.to_owned());
+                let tz = self
+                    .tz
+                    .get(&user)
+                    .cloned()
+                    .unwrap_or_else(|| DEFAULT_TZ.to_owned());
                 (
                     200,
                     json!({"ok": true, "user": {"id": user, "name": user, "tz": tz, "deleted": false}}),

@@ -11,6 +11,7 @@ use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
 
+use crate::maintenance::{MaintenanceWindow, MaintenanceWindowInput, MaintenanceWindowQuery};
 use crate::{
     Endpoint, EndpointInput, EndpointQuery, ErrorBody, EscalationPolicy, EscalationPolicyInput, Heartbeat,
     HeartbeatInput, HeartbeatQuery, Page, PolicyQuery, Team, TeamInput, TeamQuery,
@@ -273,6 +274,53 @@ impl Client {
     /// Lists heartbeats.
     pub async fn list_heartbeats(&self, query: &HeartbeatQuery) -> Result<Page<Heartbeat>, ClientError> {
         self.call(Method::GET, "v1/heartbeats", Some(query), None::<&()>)
+            .await
+    }
+
+    /// Creates a maintenance window.
+    pub async fn create_maintenance_window(
+        &self,
+        input: &MaintenanceWindowInput,
+    ) -> Result<MaintenanceWindow, ClientError> {
+        self.call(Method::POST, "v1/maintenance-windows", None::<&()>, Some(input))
+            .await
+    }
+    /// Reads a maintenance window; `None` when it does not exist.
+    pub async fn get_maintenance_window(&self, id: &str) -> Result<Option<MaintenanceWindow>, ClientError> {
+        found(
+            self.call(
+                Method::GET,
+                &format!("v1/maintenance-windows/{}", seg(id)?),
+                None::<&()>,
+                None::<&()>,
+            )
+            .await,
+        )
+    }
+    /// Replaces a maintenance window.
+    pub async fn update_maintenance_window(
+        &self,
+        id: &str,
+        input: &MaintenanceWindowInput,
+    ) -> Result<MaintenanceWindow, ClientError> {
+        self.call(
+            Method::PUT,
+            &format!("v1/maintenance-windows/{}", seg(id)?),
+            None::<&()>,
+            Some(input),
+        )
+        .await
+    }
+    /// Deletes a maintenance window; `false` when it was already gone.
+    pub async fn delete_maintenance_window(&self, id: &str) -> Result<bool, ClientError> {
+        self.delete(&format!("v1/maintenance-windows/{}", seg(id)?)).await
+    }
+    /// Lists maintenance windows.
+    pub async fn list_maintenance_windows(
+        &self,
+        query: &MaintenanceWindowQuery,
+    ) -> Result<Page<MaintenanceWindow>, ClientError> {
+        self.call(Method::GET, "v1/maintenance-windows", Some(query), None::<&()>)
             .await
     }
 

@@ -12,6 +12,7 @@ mod error;
 mod heartbeat;
 pub mod int;
 mod list;
+pub mod maintenance;
 pub mod metrics;
 mod policy;
 mod team;
@@ -28,6 +29,7 @@ pub use heartbeat::{
     MAX_HEARTBEAT_INTERVAL_MINUTES,
 };
 pub use list::{ListQuery, Page};
+pub use maintenance::{MaintenanceWindow, MaintenanceWindowInput, MaintenanceWindowQuery, Recurrence};
 pub use policy::{
     DEFAULT_STEP_MINUTES, EscalationPolicy, EscalationPolicyInput, Notify, PolicyQuery, Step, default_chain,
 };

@@ -61,6 +61,7 @@ fn the_documented_cloudwatch_message_is_what_klaxon_posts() {
     let recent = Recent {
         last_paged: Some("U0ALICE001".into()),
         passed_by: None,
+        maintenance_until: None,
     };
     let rendered = render::channel_message(&alert, &recent);
     let mut json = serde_json::to_string_pretty(&serde_json::json!({

@@ -10,7 +10,8 @@ use klaxon_queue::Queue;
 use sqlx::Row;
 
 use super::{
-    AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, grouping, log, partition,
+    AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, grouping, log, maintenance,
+    partition,
 };
 use crate::{
     escalation::{Policy, Position},
@@ -145,10 +146,12 @@ pub(super) async fn ingest_in(
         .await?;
     let known = rows.iter().map(db::flatten).collect::<Result<Vec<_>, _>>()?;
 
-    let plan = grouping::plan(events, known, &policies, now_ms, || {
+    let mut plan = grouping::plan(events, known, &policies, now_ms, || {
         format!("alert_{}", uuid::Uuid::now_v7().simple())
     });
 
+    // Alerts opening during a maintenance window get no first timer (see `alerts::maintenance`).
+    let holds = maintenance::holds_in(tx, store, &mut plan, now_ms).await?;
     insert_many(tx, db, &plan.inserts, now_ms).await?;
     if !plan.changes.is_empty() {
         let rows: Vec<_> = plan
@@ -169,11 +172,13 @@ pub(super) async fn ingest_in(
         .await?;
     let timers = plan
         .escalate()
+        .filter(|a| !holds.iter().any(|h| h.alert_id() == a.id))
         .map(|a| EscalateJob::timer(&a.account_id, &a.id, Position::START, now_ms))
         .collect::<Result<Vec<_>, _>>()?;
     queue.enqueue_many_in(tx, &timers).await?;
     let closed: Vec<(&str, LogLine)> = plan.closed().map(|id| (id, LogLine::AutoClosed)).collect();
     log::append_in(tx, db, &closed, now_ms).await?;
+    maintenance::record_in(tx, store, queue, &holds, now_ms).await?;
     let touched = plan
         .inserts
         .iter()

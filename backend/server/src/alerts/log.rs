@@ -92,6 +92,22 @@ pub enum LogLine {
         /// Which reminder, from 1.
         period: u32,
     },
+    /// The alert opened while a maintenance window covered its team or endpoint: posted without paging
+    /// anyone, and its escalation waits for the window's end (see `alerts::maintenance`).
+    MaintenanceHeld {
+        /// The window.
+        window_id: String,
+        /// When the hold ends, Unix milliseconds.
+        until_ms: i64,
+        /// The window's description.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+    /// The maintenance hold ended (the window ended, or was changed or deleted).
+    MaintenanceEnded {
+        /// The alert was still open: its escalation started from the first step.
+        escalates: bool,
+    },
 }
 
 /// A line as stored.

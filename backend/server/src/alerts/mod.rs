@@ -22,6 +22,7 @@ mod grouping;
 pub mod heartbeat;
 mod ingest;
 pub mod log;
+pub mod maintenance;
 pub mod remind;
 pub mod snooze;
 mod view;

@@ -8,6 +8,7 @@ mod health;
 mod heartbeats;
 pub mod ingest;
 mod jobs;
+mod maintenance;
 pub mod oauth;
 pub mod openapi;
 mod policies;
@@ -115,6 +116,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(teams::routes())
         .merge(policies::routes())
         .merge(endpoints::routes())
+        .merge(maintenance::routes())
         .merge(heartbeats::routes())
         .merge(simulate::routes())
         .merge(alerts::routes())

@@ -42,6 +42,7 @@ use super::AppState;
         (name = "teams", description = "A Slack channel and the people who answer its alerts."),
         (name = "escalation-policies", description = "Who is paged, in which order, how long apart."),
         (name = "endpoints", description = "Where alerts come in; each has a secret ingest URL."),
+        (name = "maintenance-windows", description = "Times when new alerts are posted without paging anyone."),
         (name = "heartbeats", description = "Dead-man's switches: a job pings a secret URL every run; a ping \
             that does not come opens an alert."),
         (name = "alerts", description = "Alerts and notifications, and the buttons' actions."),
@@ -159,6 +160,9 @@ fn server_rules() -> Vec<SchemaRule> {
         ),
         rule("ActionInput", "by", user),
     ]
+    .into_iter()
+    .chain(klaxon_api::maintenance::schema_rules())
+    .collect()
 }
 
 /// Merges a rule's keywords into its schema; a rule naming a schema or property that does not exist is a

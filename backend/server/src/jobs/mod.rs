@@ -5,6 +5,7 @@
 pub mod digest;
 pub mod enqueue;
 pub mod escalate;
+pub mod maintenance;
 pub mod heartbeat_sweep;
 pub mod press;
 pub mod remind;
@@ -67,7 +68,8 @@ pub fn runner(ctx: JobContext) -> Runner<JobContext> {
         .register::<DigestJob>()
         .register::<PressJob>()
         .register::<EventJob>()
-        .register::<HeartbeatSweepJob>()
+        .register::<crate::alerts::maintenance::ReleaseJob>()
         .register::<crate::alerts::snooze::SnoozeEndJob>()
         .register::<crate::alerts::remind::RemindJob>()
+        .register::<HeartbeatSweepJob>()
 }

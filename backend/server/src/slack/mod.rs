@@ -19,6 +19,7 @@ pub mod config;
 pub mod events;
 pub mod installs;
 pub mod interactions;
+pub mod maintenance;
 pub mod pace;
 pub mod render;
 pub mod signing;

@@ -19,6 +19,8 @@ pub struct Recent {
     pub last_paged: Option<String>,
     /// Who passed the alert last, when it was passed.
     pub passed_by: Option<String>,
+    /// While a maintenance window holds the alert, when the hold ends (Unix milliseconds).
+    pub maintenance_until: Option<i64>,
 }
 
 impl Recent {
@@ -32,6 +34,8 @@ impl Recent {
                     recent.passed_by = Some(by.clone().unwrap_or_default());
                     recent.last_paged = None;
                 }
+                LogLine::MaintenanceHeld { until_ms, .. } => recent.maintenance_until = Some(*until_ms),
+                LogLine::MaintenanceEnded { .. } => recent.maintenance_until = None,
                 _ => {}
             }
         }
@@ -106,6 +110,9 @@ pub fn thread_line(alert: &StoredAlert, line: &LogLine) -> Option<Message> {
         ),
         LogLine::Snoozed { .. } | LogLine::SnoozeEnded { .. } | LogLine::Reminded { .. } => {
             crate::slack::snooze::thread_text(line)?
+        }
+        LogLine::MaintenanceHeld { .. } | LogLine::MaintenanceEnded { .. } => {
+            crate::slack::maintenance::thread_text(line)?
         }
     };
     Some(Message::new(&text, vec![Block::section(&text)]))
@@ -286,6 +293,7 @@ fn alert_blocks(alert: &StoredAlert, recent: &Recent) -> Vec<Block> {
     }
     blocks.push(Block::context(seen));
     blocks.push(Block::context(vec![Text::mrkdwn(&status_line(alert, recent))]));
+    blocks.extend(super::maintenance::mark(alert, recent));
     let mut buttons = Vec::new();
     if alert.kind == AlertKind::Alert {
         match alert.status {

@@ -8,6 +8,7 @@ pub(crate) mod accounts;
 mod endpoints;
 mod heartbeats;
 mod ingest;
+pub(crate) mod maintenance;
 mod policies;
 mod teams;
 mod token_cache;
@@ -20,6 +21,7 @@ use rand::RngCore;
 pub use accounts::NewAccount;
 pub use endpoints::{IngestEndpoint, StoredEndpoint};
 pub use heartbeats::{Beaten, StoredHeartbeat};
+pub use maintenance::StoredWindow;
 pub use ingest::{MESSAGE_ID_RETENTION, MESSAGE_PURGE_EVERY, SubscriptionStatus};
 
 /// The SQL text of a query for the store's dialect: `sql!(self, "team_get")`.
@@ -68,6 +70,11 @@ pub const MIGRATOR: Migrator = Migrator {
             name: "0007_policy_reminders.sql",
             sqlite: include_str!("../../migrations/sqlite/0007_policy_reminders.sql"),
             postgres: include_str!("../../migrations/postgres/0007_policy_reminders.sql"),
+        },
+        Migration {
+            name: "0008_maintenance_windows.sql",
+            sqlite: include_str!("../../migrations/sqlite/0008_maintenance_windows.sql"),
+            postgres: include_str!("../../migrations/postgres/0008_maintenance_windows.sql"),
         },
         Migration {
             name: "0009_heartbeats.sql",

@@ -5,6 +5,7 @@
 mod cloudwatch_dashboard;
 mod endpoint;
 mod escalation_policy;
+mod maintenance_window;
 mod heartbeat;
 mod sns_subscription;
 mod team;
@@ -16,6 +17,7 @@ use crate::{KlaxonData, diag};
 pub use cloudwatch_dashboard::CloudWatchDashboardResource;
 pub use endpoint::EndpointResource;
 pub use escalation_policy::EscalationPolicyResource;
+pub use maintenance_window::MaintenanceWindowResource;
 pub(crate) use escalation_policy::{StepState, flatten_steps};
 pub use heartbeat::HeartbeatResource;
 pub use sns_subscription::SnsSubscriptionResource;
@@ -27,6 +29,7 @@ pub fn all() -> Vec<ResourceHandle<KlaxonData>> {
         ResourceHandle::new(TeamResource),
         ResourceHandle::new(EscalationPolicyResource),
         ResourceHandle::new(EndpointResource),
+        ResourceHandle::new(MaintenanceWindowResource),
         ResourceHandle::new(HeartbeatResource),
         ResourceHandle::new(SnsSubscriptionResource),
         ResourceHandle::new(CloudWatchDashboardResource),

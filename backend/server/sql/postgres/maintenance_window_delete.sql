@@ -1,0 +1,1 @@
+DELETE FROM maintenance_windows WHERE account_id = $1 AND id = $2

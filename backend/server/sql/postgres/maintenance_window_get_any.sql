@@ -1,0 +1,1 @@
+SELECT id, team_id, endpoint_ids, starts_at_ms, ends_at_ms, cron, duration_minutes, time_zone, description FROM maintenance_windows WHERE id = $1
