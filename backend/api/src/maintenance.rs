@@ -188,7 +188,11 @@ pub fn validate(input: &MaintenanceWindowInput) -> Vec<FieldError> {
         // recurrence block.
         (Some(_), true) => err(
             &mut errs,
-            if input.starts_at.is_some() { "starts_at" } else { "ends_at" },
+            if input.starts_at.is_some() {
+                "starts_at"
+            } else {
+                "ends_at"
+            },
             "a window is one-off (starts_at and ends_at) or recurring (recurrence), not both".into(),
         ),
         (Some(r), false) => recurrence(&mut errs, r),

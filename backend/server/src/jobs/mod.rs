@@ -5,8 +5,8 @@
 pub mod digest;
 pub mod enqueue;
 pub mod escalate;
-pub mod maintenance;
 pub mod heartbeat_sweep;
+pub mod maintenance;
 pub mod press;
 pub mod remind;
 pub mod slack_event;

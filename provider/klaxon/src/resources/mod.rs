@@ -5,8 +5,8 @@
 mod cloudwatch_dashboard;
 mod endpoint;
 mod escalation_policy;
-mod maintenance_window;
 mod heartbeat;
+mod maintenance_window;
 mod sns_subscription;
 mod team;
 
@@ -17,9 +17,9 @@ use crate::{KlaxonData, diag};
 pub use cloudwatch_dashboard::CloudWatchDashboardResource;
 pub use endpoint::EndpointResource;
 pub use escalation_policy::EscalationPolicyResource;
-pub use maintenance_window::MaintenanceWindowResource;
 pub(crate) use escalation_policy::{StepState, flatten_steps};
 pub use heartbeat::HeartbeatResource;
+pub use maintenance_window::MaintenanceWindowResource;
 pub use sns_subscription::SnsSubscriptionResource;
 pub use team::TeamResource;
 
