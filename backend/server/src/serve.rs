@@ -103,6 +103,7 @@ pub async fn run(db: &DatabaseArgs, secrets: &SecretArgs, args: &ServeArgs) -> a
         ingest: Arc::new(ingest),
         slack: slack.clone(),
         jobs: crate::jobs::enqueue::Enqueuer::spawn(queue.clone()),
+        pings: crate::store::PingWriter::spawn(store.clone(), queue.clock().clone()),
         engine: EngineConfig {
             minute: args.workers.escalation_minute(),
         },

@@ -136,10 +136,11 @@ pub(super) async fn ping_post(state: State<AppState>, token: AppPath<String>) ->
     ping(state, token).await
 }
 
-/// One indexed write of the last beat; only the first ping after a miss does more (closes the alert).
+/// One indexed write of the last beat (shared with the pings arriving meanwhile); only the first ping after a
+/// miss does more (closes the alert).
 async fn ping(State(state): State<AppState>, AppPath(token): AppPath<String>) -> AppResult<Json<Beat>> {
     let now = state.queue.now_ms();
-    let Some(beaten) = state.store.beat(&token, now).await? else {
+    let Some(beaten) = state.pings.beat(&state.store, &token, now).await? else {
         return Err(AppError::NotFound);
     };
     let mut recovered = false;

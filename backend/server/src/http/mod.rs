@@ -68,6 +68,8 @@ pub struct AppState {
     pub slack: Option<Arc<crate::slack::Slack>>,
     /// Group commit of jobs recorded on a request's path (button presses).
     pub jobs: Enqueuer,
+    /// Group commit of heartbeat pings.
+    pub pings: crate::store::PingWriter,
     /// The length of a policy minute (a snooze of `minutes`).
     pub engine: crate::escalation::EngineConfig,
 }
@@ -88,6 +90,7 @@ impl AppState {
             Batcher::spawn(&store, &queue, BatchSettings::default()),
         );
         let jobs = Enqueuer::spawn(queue.clone());
+        let pings = crate::store::PingWriter::spawn(store.clone(), queue.clock().clone());
         Self {
             store,
             public_url: Arc::from(public_url),
@@ -95,6 +98,7 @@ impl AppState {
             ingest: Arc::new(ingest),
             slack: None,
             jobs,
+            pings,
             engine: crate::escalation::EngineConfig::default(),
         }
     }

@@ -2,11 +2,15 @@
 //! ingest tokens: its hash (what a ping looks it up by) and a sealed copy (opened to show the URL). The URL
 //! is built at the HTTP edge from `KLAXON_PUBLIC_URL`.
 //!
-//! A ping is one indexed `UPDATE` of `last_beat_ms` ([`Store::beat`]); the missed-alerts are opened by the
-//! `heartbeat.sweep` job and closed by the first ping after them (`alerts::heartbeat`).
+//! A ping is one indexed `UPDATE` of `last_beat_ms`, shared by the pings that arrive together
+//! ([`PingWriter`]); the missed-alerts are opened by the `heartbeat.sweep` job and closed by the first ping
+//! after them (`alerts::heartbeat`).
+
+use std::{collections::HashMap, sync::Arc};
 
 use klaxon_api::{Heartbeat, HeartbeatInput, Page};
 use sqlx::{Row, any::AnyRow};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Store, StoreError, conflict_on, deleted, endpoints::token_hash, into_page, new_id, new_secret, now_ms,
@@ -249,18 +253,20 @@ impl Store {
             .bind(token_hash(token))
             .fetch_optional(&self.db.pool)
             .await?;
-        row.map(|r| {
-            Ok(Beaten {
-                account_id: r.try_get(0)?,
-                id: r.try_get(1)?,
-                team_id: r.try_get(2)?,
-                escalation_policy_id: r.try_get(3)?,
-                name: r.try_get(4)?,
-                missed: r.try_get::<Option<i64>, _>(5)?.is_some(),
-                missed_alert_id: r.try_get(6)?,
-            })
-        })
-        .transpose()
+        row.map(|r| beaten(&r, 0)).transpose()
+    }
+
+    /// Records pings of many heartbeats at `now_ms` in one statement (see [`PingWriter`]): `hashes` are
+    /// the tokens' hashes; returns each heartbeat found, with its token's hash.
+    async fn beat_many(&self, hashes: &[&str], now_ms: i64) -> Result<Vec<(String, Beaten)>, StoreError> {
+        let rows = self
+            .db
+            .batch_query(sql!(self, "heartbeat_beat_many"))
+            .bind(now_ms)
+            .bind(serde_json::to_string(hashes)?)
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, beaten(r, 1)?))).collect()
     }
 
     /// Fails unless `policy_id` (when given) is a policy of the account (404 on the field otherwise) and of
@@ -283,6 +289,80 @@ impl Store {
                 field: "escalation_policy_id",
             }),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// A pinged heartbeat from the columns of `heartbeat_beat` starting at `at`.
+fn beaten(r: &AnyRow, at: usize) -> Result<Beaten, StoreError> {
+    Ok(Beaten {
+        account_id: r.try_get(at)?,
+        id: r.try_get(at + 1)?,
+        team_id: r.try_get(at + 2)?,
+        escalation_policy_id: r.try_get(at + 3)?,
+        name: r.try_get(at + 4)?,
+        missed: r.try_get::<Option<i64>, _>(at + 5)?.is_some(),
+        missed_alert_id: r.try_get(at + 6)?,
+    })
+}
+
+/// Most pings written by one statement.
+const MAX_PINGS: usize = 512;
+
+/// What a ping handed to the [`PingWriter`] is answered with: the heartbeat it beat (`None`: no such token),
+/// or `Err` when its batch could not be written (the caller then writes it alone, to get its own error).
+type PingReply = Result<Option<Beaten>, ()>;
+
+/// Group commit of pings: callers hand a token over and wait for its write; one task writes whatever has
+/// piled up meanwhile with one `UPDATE` (one commit, one fsync). Under load many pings share a commit instead
+/// of paying one each; alone, a ping is written at once. Cheap to clone; the task stops with the last handle.
+#[derive(Debug, Clone)]
+pub struct PingWriter {
+    tx: mpsc::Sender<(String, oneshot::Sender<PingReply>)>,
+}
+
+impl PingWriter {
+    /// Starts the writer on the current tokio runtime; pings are dated by `clock`.
+    pub fn spawn(store: Store, clock: Arc<dyn klaxon_queue::Clock>) -> Self {
+        let (tx, rx) = mpsc::channel(4 * MAX_PINGS);
+        tokio::spawn(write_pings(store, clock, rx));
+        Self { tx }
+    }
+
+    /// Records a ping of the heartbeat `token` opens, now: `None` when no heartbeat has this token.
+    pub async fn beat(&self, store: &Store, token: &str, now_ms: i64) -> Result<Option<Beaten>, StoreError> {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send((token_hash(token), done)).await.is_ok()
+            && let Ok(Ok(found)) = answer.await
+        {
+            return Ok(found);
+        }
+        // The writer stopped or its batch failed: this ping alone, so its caller gets its own answer.
+        store.beat(token, now_ms).await
+    }
+}
+
+async fn write_pings(
+    store: Store,
+    clock: Arc<dyn klaxon_queue::Clock>,
+    mut rx: mpsc::Receiver<(String, oneshot::Sender<PingReply>)>,
+) {
+    let mut batch = Vec::with_capacity(MAX_PINGS);
+    while rx.recv_many(&mut batch, MAX_PINGS).await > 0 {
+        let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
+        let written = store.beat_many(&hashes, clock.now_ms()).await;
+        if let Err(e) = &written {
+            tracing::warn!(pings = batch.len(), error = %e, "Could not record a batch of pings; each is tried alone.");
+        }
+        let found: HashMap<String, Beaten> = written
+            .as_ref()
+            .map_or_else(|_| HashMap::new(), |rows| rows.iter().cloned().collect());
+        for (hash, waiter) in batch.drain(..) {
+            let reply = match &written {
+                Ok(_) => Ok(found.get(&hash).cloned()),
+                Err(_) => Err(()),
+            };
+            let _ = waiter.send(reply);
         }
     }
 }

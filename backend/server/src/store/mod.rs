@@ -20,7 +20,7 @@ use rand::RngCore;
 
 pub use accounts::NewAccount;
 pub use endpoints::{IngestEndpoint, StoredEndpoint};
-pub use heartbeats::{Beaten, StoredHeartbeat};
+pub use heartbeats::{Beaten, PingWriter, StoredHeartbeat};
 pub use maintenance::StoredWindow;
 pub use ingest::{MESSAGE_ID_RETENTION, MESSAGE_PURGE_EVERY, SubscriptionStatus};
 
