@@ -370,6 +370,16 @@ fn bad_input_is_refused_with_the_field_and_changes_nothing(db: Db) {
         let expected = if *field == "team_id" { 409 } else { *status };
         assert_eq!(s.as_u16(), expected, "PUT {body}: {v}");
     }
+    // The ping token is stored as its hash and sealed, never in clear.
+    let token = hb["ping_url"].as_str().unwrap().rsplit('/').next().unwrap();
+    let stored = sql(
+        &r.server,
+        "SELECT ping_token || ' ' || ping_token_sealed FROM heartbeats",
+    );
+    assert!(
+        stored.starts_with("sha256:") && !stored.contains(token),
+        "{stored}"
+    );
     // The name is unique within the team.
     let (s, v) = call(&r, Method::POST, "/v1/heartbeats", Some(good.clone()));
     assert_eq!(
