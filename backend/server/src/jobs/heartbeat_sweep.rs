@@ -45,10 +45,13 @@ impl HeartbeatSweepJob {
 #[async_trait::async_trait]
 impl BackgroundJob for HeartbeatSweepJob {
     const KIND: &'static str = "heartbeat.sweep";
-    /// A failing sweep (the database away) is retried soon; the next one is already scheduled anyway.
+    /// A failing sweep (the database away) is retried for as long as it takes, every 30 s at most: should it
+    /// fail before its successor was enqueued, it is the only link of the chain, and a dead one would stop
+    /// every heartbeat until a replica restarts. A retry that runs beside a successor sweeps twice, which
+    /// opens nothing twice.
     const RETRY_POLICY: RetryPolicy = RetryPolicy::DEFAULT
-        .with_max_attempts(5)
-        .with_delays(Duration::from_millis(500), Duration::from_secs(10));
+        .with_max_attempts(1_000_000)
+        .with_delays(Duration::from_millis(500), Duration::from_secs(30));
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
