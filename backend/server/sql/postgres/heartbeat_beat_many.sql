@@ -1,4 +1,4 @@
--- The pings of one group commit: $2 is a JSON array of token hashes; one indexed write per heartbeat (ping_token
--- is unique), nothing else. The hash comes back so each ping gets its own heartbeat.
+-- The pings of one group commit: $2 is a JSON array of token hashes; one indexed write per heartbeat
+-- (ping_token is unique), nothing else. The hash comes back so each ping gets its own heartbeat.
 UPDATE heartbeats SET last_beat_ms = $1 WHERE ping_token = ANY (ARRAY(SELECT json_array_elements_text($2::json)))
 RETURNING ping_token, account_id, id, team_id, escalation_policy_id, name, missed_at_ms, missed_alert_id

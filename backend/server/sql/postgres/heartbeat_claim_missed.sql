@@ -1,7 +1,7 @@
 -- The heartbeats overdue at $1 (no ping for interval + grace policy minutes of $2 ms since the later of the
--- last ping and the clock's start), marked missed in the same statement, so of two sweepers only one opens
--- each alert, and a ping that lands meanwhile wins (the condition is checked again on the row as written). At most $3
--- per statement.
+-- last ping and the clock's start), marked missed in the same statement: of two sweepers only one opens each
+-- alert, and a ping that lands meanwhile wins (the condition is checked again on the row as written). At most
+-- $3 per statement.
 UPDATE heartbeats SET missed_at_ms = $1
 WHERE id IN (
     SELECT id FROM heartbeats
