@@ -204,8 +204,8 @@ fn pings_in_time_and_paused_or_deleted_heartbeats_raise_nothing(db: Db) {
                 "grace_minutes": 5, "paused": paused}),
         )
     };
-    // A window of 10 policy minutes (1.5 s), pinged every 100 ms.
-    let steady = hb("steady", 5, false);
+    // A window of 20 policy minutes (3 s), pinged every 100 ms or so.
+    let steady = hb("steady", 15, false);
     let steady_url = steady["ping_url"].as_str().unwrap().to_owned();
     let paused = hb("paused", 1, true);
     let deleted = hb("deleted", 1, false);
@@ -216,7 +216,7 @@ fn pings_in_time_and_paused_or_deleted_heartbeats_raise_nothing(db: Db) {
         None,
     );
     assert_eq!(s, 204);
-    let probe = hb("probe", 15, false);
+    let probe = hb("probe", 35, false);
     let deadline = Instant::now() + WAIT;
     while alerts_of(&r, probe["id"].as_str().unwrap()).is_empty() {
         assert!(Instant::now() < deadline, "the probe never missed:\n{}", r.log());
