@@ -144,7 +144,7 @@ fn alerts_in_a_window_are_posted_marked_and_escalate_from_step_one_when_it_ends(
     });
     let a = r.alert(&held);
     assert_eq!(a["escalation"]["round"], 0, "{a}");
-    r.wait_thread("acked in maintenance", "the alert is not escalated");
+    r.wait_thread("acked in maintenance", "The maintenance window ended.");
     // Its release committed without a timer: no step of it can run any more.
     assert_eq!(dms_about(&r, ALICE, "acked in maintenance"), 0);
     assert_eq!(mentions_about(&r, "acked in maintenance"), 0);

@@ -39,8 +39,10 @@ pub fn thread_text(line: &LogLine) -> Option<String> {
             ":bell: The maintenance window ended and the alert is still open: escalation starts from the first step."
                 .to_owned()
         }
+        // Acknowledged or closed meanwhile, or already escalating (passed during the window): nothing
+        // starts.
         LogLine::MaintenanceEnded { escalates: false } => {
-            ":construction: The maintenance window ended; the alert is not escalated.".to_owned()
+            ":construction: The maintenance window ended.".to_owned()
         }
         _ => return None,
     })
