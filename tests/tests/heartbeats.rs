@@ -25,6 +25,7 @@ on_both_stores!(
     a_missed_heartbeat_alerts_escalates_and_a_ping_closes_it,
     pings_in_time_and_paused_or_deleted_heartbeats_raise_nothing,
     pings_write_no_job,
+    a_deadline_passed_while_down_alerts_after_the_restart,
     bad_input_is_refused_with_the_field_and_changes_nothing,
 );
 
@@ -142,6 +143,12 @@ fn a_missed_heartbeat_alerts_escalates_and_a_ping_closes_it(db: Db) {
         ),
         "{alert}"
     );
+    let text = alert["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("No ping since the heartbeat was created or resumed at 20")
+            && text.ends_with("it expects one every 1 min, with 1 min of grace."),
+        "{text}"
+    );
 
     // Sweeps go on (a probe heartbeat created now misses later than this one did): still one alert.
     let probe = r.post(
@@ -185,6 +192,8 @@ fn a_missed_heartbeat_alerts_escalates_and_a_ping_closes_it(db: Db) {
     let alerts = alerts_of(&r, &id);
     let open: Vec<_> = alerts.iter().filter(|a| a["status"] == "open").collect();
     assert_eq!(open.len(), 1, "{alerts:#?}");
+    let text = open[0]["text"].as_str().unwrap();
+    assert!(text.starts_with("No ping since 20"), "{text}");
     // The probe, never pinged, used the team's default chain (it names no policy).
     let probe_alerts = alerts_of(&r, probe["id"].as_str().unwrap());
     assert_eq!(probe_alerts.len(), 1, "{probe_alerts:#?}");
@@ -244,6 +253,23 @@ fn pings_in_time_and_paused_or_deleted_heartbeats_raise_nothing(db: Db) {
     );
     assert_eq!(resumed["paused"], false);
     wait_missed(&r, "paused");
+}
+
+/// A deadline that passes while the service is down opens the alert once it is back: the sweep is durable
+/// (and every start makes sure one is scheduled).
+fn a_deadline_passed_while_down_alerts_after_the_restart(db: Db) {
+    let Some(mut r) = fast_rig(db) else { return };
+    let (team, _) = team_and_policy(&r);
+    let hb = r.post(
+        "/v1/heartbeats",
+        json!({"team_id": team, "name": "cron", "interval_minutes": 10}),
+    );
+    r.server.kill();
+    // Down for longer than the heartbeat's 10 policy minutes (1.5 s): the deadline passes meanwhile.
+    std::thread::sleep(Duration::from_secs(3));
+    r.server.restart();
+    wait_missed(&r, "cron");
+    assert_eq!(alerts_of(&r, hb["id"].as_str().unwrap()).len(), 1);
 }
 
 /// Pings write no job, however many: 200 heartbeats pinged 5 times each leave the queue's jobs other than

@@ -12,4 +12,5 @@ WHERE id IN (
 ) AND paused = 0 AND missed_at_ms IS NULL
     AND MAX(COALESCE(last_beat_ms, clock_from_ms), clock_from_ms)
         + (interval_minutes + grace_minutes) * ?2 < ?1
-RETURNING account_id, id, team_id, escalation_policy_id, name, interval_minutes, grace_minutes, last_beat_ms
+RETURNING account_id, id, team_id, escalation_policy_id, name, interval_minutes, grace_minutes, last_beat_ms,
+    clock_from_ms

@@ -67,6 +67,14 @@ fn event(name: &str, id: &str, status: EventStatus, text: String) -> Event {
     }
 }
 
+/// `ms` (Unix milliseconds) as RFC 3339, to the second.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
 /// Opens the missed-alert of every heartbeat overdue at `now_ms` (no ping for `interval + grace` policy
 /// minutes of `minute_ms`), at most [`SWEEP_BATCH`] per transaction, and returns how many it opened. Each
 /// heartbeat is marked missed in the transaction that opens its alert, so it gets one alert per miss, also
@@ -96,14 +104,20 @@ pub async fn sweep(store: &Store, queue: &Queue, minute_ms: i64, now_ms: i64) ->
             let interval: i64 = r.try_get(5)?;
             let grace: i64 = r.try_get(6)?;
             let last: Option<i64> = r.try_get(7)?;
+            let clock_from: i64 = r.try_get(8)?;
             let since = match last {
-                Some(_) => "since its last ping",
-                None => "since it was created or resumed",
+                Some(last) if last >= clock_from => format!("No ping since {}", rfc3339(last)),
+                Some(last) => format!(
+                    "No ping since the heartbeat was resumed at {} (the last one was at {})",
+                    rfc3339(clock_from),
+                    rfc3339(last)
+                ),
+                None => format!(
+                    "No ping since the heartbeat was created or resumed at {}",
+                    rfc3339(clock_from)
+                ),
             };
-            let text = format!(
-                "No ping for {} minutes {since} (interval {interval} min + grace {grace} min).",
-                interval + grace
-            );
+            let text = format!("{since}: it expects one every {interval} min, with {grace} min of grace.");
             let ev = event(&name, &id, EventStatus::Firing, text);
             missed.push((as_endpoint(&account, &id, &team, policy, &name), ev));
         }
