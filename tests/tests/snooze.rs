@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 on_both_stores!(
     a_snooze_from_the_menu_holds_the_step_until_it_ends,
     a_snooze_through_the_api_ends_with_an_acknowledgement,
+    a_pass_ends_a_snooze_and_pages_the_next_step_at_once,
+    a_snooze_outlives_a_restart,
     until_nine_tomorrow_is_in_the_choosers_time_zone,
     bad_snoozes_are_refused_and_change_nothing,
     reminders_dm_the_acknowledger_until_the_alert_is_closed,
@@ -226,6 +228,61 @@ fn a_snooze_through_the_api_ends_with_an_acknowledgement(db: Db) {
         "{lines:#?}"
     );
     assert!(r.slack.dms(BOB).is_empty(), "Bob was never paged");
+}
+
+/// Passing a snoozed alert ends the snooze (its end is cancelled) and pages the pending step at once, once.
+fn a_pass_ends_a_snooze_and_pages_the_next_step_at_once(db: Db) {
+    let Some(r) = fast_rig(db) else { return };
+    let url = setup(&r, alice_then_bob(100));
+    let id = r.raise(&url, "stuck deploy");
+    r.wait_thread("stuck deploy", &format!("Paged <@{ALICE}>"));
+    let (status, a) = snooze(&r, &id, json!({"minutes": 6000, "by": ALICE}));
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(pending(&r, &id, "escalation.snooze_end"), 1);
+
+    let a = r.post(&format!("/v1/alerts/{id}/pass"), json!({"by": ALICE}));
+    assert!(a["snoozed_until"].is_null(), "{a}");
+    assert_eq!(
+        pending(&r, &id, "escalation.snooze_end"),
+        0,
+        "the pass cancelled the end"
+    );
+    r.wait_or_dump("Bob paged at the pass", WAIT, |s| !s.dms(BOB).is_empty());
+    r.wait_thread("stuck deploy", &format!("Paged <@{BOB}>"));
+    let lines = thread(&r, "stuck deploy");
+    assert!(
+        position(&lines, "Snoozed by") < position(&lines, "Passed by")
+            && position(&lines, "Passed by") < position(&lines, &format!("Paged <@{BOB}>")),
+        "{lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("snooze ended")), "{lines:#?}");
+    assert_eq!(r.slack.dms(BOB).len(), 1, "the step fired once");
+}
+
+/// The snooze and its end are in the database: Klaxon killed during a snooze and started again ends it on
+/// time and pages the pending step once.
+fn a_snooze_outlives_a_restart(db: Db) {
+    let Some(mut r) = fast_rig(db) else { return };
+    let url = setup(&r, alice_then_bob(40));
+    let id = r.raise(&url, "etl stalled");
+    r.wait_thread("etl stalled", &format!("Paged <@{ALICE}>"));
+    let (status, a) = snooze(&r, &id, json!({"minutes": 60, "by": ALICE}));
+    assert_eq!(status, 200, "{a}");
+    r.server.kill();
+    r.server.restart();
+    r.wait_or_dump("Bob paged after the snooze", WAIT, |s| !s.dms(BOB).is_empty());
+    r.wait_thread("etl stalled", &format!("Paged <@{BOB}>"));
+    let lines = thread(&r, "etl stalled");
+    assert!(
+        position(&lines, "The snooze ended") < position(&lines, &format!("Paged <@{BOB}>")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("The snooze ended")).count(),
+        1,
+        "{lines:#?}"
+    );
+    assert_eq!(r.slack.dms(BOB).len(), 1, "the step fired once");
 }
 
 /// "Until 9:00 tomorrow" is 9:00 on the next day where the chooser lives, from `users.info`.

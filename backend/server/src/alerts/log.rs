@@ -81,7 +81,8 @@ pub enum LogLine {
     },
     /// The snooze ended with the alert still open: escalation goes on from the step it was at.
     SnoozeEnded {
-        /// The step that fires now, from 0 (`None` when the chain has ended).
+        /// The step that fires now, from 0 (`None` when none is pending: the chain has ended, or a maintenance
+        /// window holds the alert).
         step: Option<u32>,
     },
     /// The acknowledger of an alert still open was reminded by direct message (every `remind_after_minutes`

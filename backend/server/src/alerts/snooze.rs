@@ -10,7 +10,7 @@
 //!   being delivered when the snooze came, finds nothing to do. A delivery begun before the snooze completes
 //!   (it may already be out).
 //! - The end job clears that snooze (only that one: a later snooze or an action ended it otherwise) and, while
-//!   the alert is open and its chain has not ended, enqueues the pending step due at once under an identity
+//!   the alert is open with a step pending (its chain has not ended, no maintenance window holds it), enqueues the pending step due at once under an identity
 //!   of its own (`<the step's identity>/after-snooze-<end>`), since the step's own timer may have found the
 //!   alert snoozed and be done. Each step still fires at most once: beginning a step requires the alert to
 //!   still be at that step with no delivery begun, whichever job gets there first.
@@ -193,7 +193,9 @@ pub async fn end(
         return Ok(false);
     };
     if alert.status == AlertStatus::Open && alert.kind == AlertKind::Alert {
-        let pending = alert.policy.step(alert.position).is_some();
+        // A step is pending when the chain has not ended and the alert has a step due (an alert a
+        // maintenance window holds has none: its window's end starts its escalation).
+        let pending = alert.policy.step(alert.position).is_some() && alert.next_escalation_at_ms.is_some();
         if pending {
             let job = resume_timer(&alert, &format!("after-snooze-{until_ms}"), now_ms)?;
             queue.enqueue_in(&mut tx, job).await?;

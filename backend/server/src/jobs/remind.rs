@@ -66,8 +66,12 @@ impl BackgroundJob for RemindJob {
             Err(e) => return Err(JobError::retryable(e)),
         };
         let every = ctx.engine.minutes_ms(minutes).max(1);
-        // The next period's time; after a long outage, a full period from now rather than a burst.
-        let next = due.saturating_add(every).max(now.saturating_add(every / 2));
+        // The next period's time; after an outage longer than a period, a full period from now rather than
+        // a burst of the missed ones.
+        let next = match due.saturating_add(every) {
+            next if next > now => next,
+            _ => now.saturating_add(every),
+        };
         let told = alerts::remind::told(
             &ctx.store,
             &ctx.queue,

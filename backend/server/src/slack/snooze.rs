@@ -106,9 +106,7 @@ pub fn thread_text(line: &LogLine) -> Option<String> {
             ":alarm_clock: The snooze ended: escalation goes on from step {}.",
             step + 1
         ),
-        LogLine::SnoozeEnded { step: None } => {
-            ":alarm_clock: The snooze ended (every escalation step has run).".to_owned()
-        }
+        LogLine::SnoozeEnded { step: None } => ":alarm_clock: The snooze ended.".to_owned(),
         LogLine::Reminded { user, period } => format!(
             ":bell: Reminded <@{user}> by direct message that this alert is still open (reminder {period})."
         ),
