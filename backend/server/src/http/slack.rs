@@ -97,7 +97,8 @@ pub(super) async fn interactions(State(state): State<AppState>, headers: HeaderM
             .into_response();
         }
     };
-    let action = press.action.clone();
+    // A snooze choice (`snooze:<choice>`) counts as `snooze`, whichever it was.
+    let action = press.action.split(':').next().unwrap_or_default().to_owned();
     let job = match PressJob::of(press) {
         Ok(job) => job,
         Err(e) => return AppError::Internal(e.into()).into_response(),

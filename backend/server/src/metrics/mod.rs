@@ -133,7 +133,7 @@ impl Metrics {
             metrics.seed("IngestRejected", &[reason.as_str()]);
         }
         metrics.seed("IngestRejected", &["unknown_endpoint"]);
-        for action in ["ack", "close", "pass"] {
+        for action in ["ack", "close", "pass", "snooze"] {
             metrics.seed("ButtonPresses", &[action]);
         }
         metrics
