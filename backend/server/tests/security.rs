@@ -187,6 +187,7 @@ struct Objects {
     endpoint: Value,
     alert: Value,
     job: Value,
+    window: Value,
 }
 
 impl Objects {
@@ -200,6 +201,7 @@ impl Objects {
             "endpoints" => (&self.endpoint, Some(endpoint_body(&self.team, &self.policy))),
             "alerts" => (&self.alert, None),
             "jobs" => (&self.job, None),
+            "maintenance-windows" => (&self.window, Some(window_body(&self.team))),
             _ => panic!(
                 "{template} names an object this test does not know: add its kind to Objects (and make one for \
                  account A) so that another account's access to it is checked"
@@ -219,6 +221,10 @@ fn policy_body(team: &Value) -> Value {
     ]})
 }
 
+fn window_body(team: &Value) -> Value {
+    json!({"team_id": team["id"], "starts_at": "2026-12-05T22:00:00Z", "ends_at": "2026-12-05T23:00:00Z"})
+}
+
 fn endpoint_body(team: &Value, policy: &Value) -> Value {
     json!({"team_id": team["id"], "escalation_policy_id": policy["id"], "name": "aws"})
 }
@@ -231,12 +237,14 @@ const CREATE_REFERENCES: &[(&str, Option<&str>)] = &[
     ("create_endpoint", Some("team+policy")),
     ("create_alert", Some("endpoint")),
     ("simulate_draft_policy", Some("team")),
+    ("create_maintenance_window", Some("window")),
 ];
 
 async fn make_objects(app: &App) -> Objects {
     let team = app.create("/v1/teams", &team_body()).await;
     let policy = app.create("/v1/escalation-policies", &policy_body(&team)).await;
     let endpoint = app.create("/v1/endpoints", &endpoint_body(&team, &policy)).await;
+    let window = app.create("/v1/maintenance-windows", &window_body(&team)).await;
     let alert = app
         .create(
             "/v1/alerts",
@@ -259,6 +267,7 @@ async fn make_objects(app: &App) -> Objects {
         endpoint,
         alert,
         job,
+        window,
     }
 }
 
@@ -288,6 +297,7 @@ async fn management_routes_need_a_token_and_keep_accounts_apart(db: Database) {
         &objects.endpoint,
         &objects.alert,
         &objects.job,
+        &objects.window,
     ]
     .map(|o| o["id"].as_str().unwrap().to_owned());
 
@@ -322,6 +332,7 @@ async fn management_routes_need_a_token_and_keep_accounts_apart(db: Database) {
                     Some("team") => Some(policy_body(&objects.team)),
                     Some("team+policy") => Some(endpoint_body(&objects.team, &objects.policy)),
                     Some("endpoint") => Some(json!({"endpoint_id": objects.endpoint["id"], "title": "x"})),
+                    Some("window") => Some(window_body(&objects.team)),
                     Some(other) => panic!("{other}"),
                 }
             }
@@ -376,6 +387,7 @@ async fn management_routes_need_a_token_and_keep_accounts_apart(db: Database) {
         ("escalation-policies", &objects.policy),
         ("endpoints", &objects.endpoint),
         ("alerts", &objects.alert),
+        ("maintenance-windows", &objects.window),
     ] {
         let path = format!("/v1/{kind}/{}", object["id"].as_str().unwrap());
         let (status, still) = app.json(Some(&app.a), Method::GET, &path, None).await;

@@ -1,3 +1,18 @@
+resource "klaxon_team" "sre" {
+  name          = "sre"
+  slack_channel = "C0123ABCDE"
+}
+
+resource "klaxon_endpoint" "batch" {
+  team_id = klaxon_team.sre.id
+  name    = "batch"
+}
+
+resource "klaxon_endpoint" "etl" {
+  team_id = klaxon_team.sre.id
+  name    = "etl"
+}
+
 # A one-off window for the team's database upgrade: alerts that open meanwhile are posted, marked, and
 # escalate from their first step at 02:00 if still open.
 resource "klaxon_maintenance_window" "db_upgrade" {
