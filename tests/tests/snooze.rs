@@ -135,6 +135,17 @@ fn a_snooze_from_the_menu_holds_the_step_until_it_ends(db: Db) {
 
     choose(&r, &id, "60", ALICE);
     r.wait_message("replica lag", &format!("Snoozed* by <@{ALICE}> until <!date^"));
+    let metrics = r
+        .http
+        .get(format!("{}/metrics", r.server.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains(r#"klaxon_button_presses_total{action="snooze"} 1"#),
+        "the choice counts as one snooze press: {metrics}"
+    );
     r.wait_thread("replica lag", &format!("Snoozed by <@{ALICE}> until <!date^"));
     let a = r.alert(&id);
     assert_eq!(a["snoozed_by"], ALICE, "{a}");
@@ -439,6 +450,13 @@ fn reminders_dm_the_acknowledger_until_the_alert_is_closed(db: Db) {
     // A reminder that was being sent as the close committed may still arrive; none is sent after that.
     assert!(after <= at_close + 1, "{at_close} at the close, {after} after");
     let lines = thread(&r, "queue depth");
+    for period in 1..=at_close {
+        let told = lines
+            .iter()
+            .filter(|l| l.contains(&format!("(reminder {period})")))
+            .count();
+        assert!(told <= 1, "reminder {period} told {told} times: {lines:#?}");
+    }
     let closed = position(&lines, "Closed by");
     assert!(
         lines[closed..].iter().all(|l| !l.contains("Reminded")),
