@@ -2,7 +2,8 @@
 //! Slack and a fast policy minute. A heartbeat that is not pinged opens an alert that is posted and escalated
 //! like any other; the next ping closes it (auto-closed, the message updated, the thread saying why); pings in
 //! time open nothing, nor do paused or deleted heartbeats; pings write no job; bad input is refused with the
-//! field named. Then the Terraform resource with the real `terraform`, and (ignored, by hand) the cost of a ping.
+//! field named. Then the Terraform resource with the real `terraform`. What a ping costs is measured by
+//! `bench/heartbeats.sh`, not here.
 
 #![allow(clippy::unwrap_used, clippy::needless_pass_by_value)] // Test code: a failed unwrap is a failed test.
 
@@ -734,124 +735,4 @@ fn quotes(text: &str, attribute: &str) -> bool {
                 && rest.trim_start().starts_with(&format!("{attribute} "))
         })
     })
-}
-
-// ----- Cost of a ping (by hand) -----
-
-/// The cost of a ping, measured against `/healthz` in the same run (never a timed assertion): 2,000
-/// heartbeats pinged once each by 8 concurrent callers, then as many `/healthz` requests the same way, three
-/// rounds.
-/// Prints pings/s, p50/p99 of both, and the jobs written per ping (asserted 0: that is a count, not a time).
-///
-/// `cargo nextest run -p klaxon-tests --test heartbeats --run-ignored ignored-only --no-capture -E 'test(cost)'`
-/// (`HEARTBEAT_BENCH_N` changes the count; PostgreSQL too when `KLAXON_TEST_POSTGRES_URL` is set).
-#[test]
-#[ignore = "a benchmark: run by hand on an idle machine"]
-fn cost_of_a_ping() {
-    let n: usize = std::env::var("HEARTBEAT_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    const ROUNDS: usize = 3;
-    for db in [Db::Sqlite, Db::Postgres] {
-        let Some(r) = rig(db, &[("KLAXON_LOG", "warn")]) else {
-            continue;
-        };
-        let (team, _) = team_and_policy(&r);
-        let urls: Vec<String> = (0..n)
-            .map(|i| {
-                r.post(
-                    "/v1/heartbeats",
-                    json!({"team_id": team, "name": format!("job-{i}"), "interval_minutes": 10080}),
-                )["ping_url"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
-        let healthz: Vec<String> = (0..n).map(|_| format!("{}/healthz", r.server.url)).collect();
-        // Warm-up of both paths.
-        run_requests(&urls[..n.min(200)], Method::GET);
-        run_requests(&healthz[..n.min(200)], Method::GET);
-        let jobs_before = jobs_other_than_sweeps(&r.server);
-        let all_before: u64 = sql(&r.server, "SELECT count(*) FROM queue_jobs").parse().unwrap();
-        // Rounds alternate pings and the reference, so a machine whose load changes weighs on both alike;
-        // the rates are the median round's, the latencies all rounds'.
-        let (mut ping_rates, mut ref_rates, mut ping_lat, mut ref_lat) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..ROUNDS {
-            let (rate, lat) = run_requests(&urls, Method::POST);
-            ping_rates.push(rate);
-            ping_lat.extend(lat);
-            let (rate, lat) = run_requests(&healthz, Method::GET);
-            ref_rates.push(rate);
-            ref_lat.extend(lat);
-        }
-        let jobs_after = jobs_other_than_sweeps(&r.server);
-        let all_after: u64 = sql(&r.server, "SELECT count(*) FROM queue_jobs").parse().unwrap();
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (ping_rate, ref_rate) = (median(&mut ping_rates), median(&mut ref_rates));
-        ping_lat.sort();
-        ref_lat.sort();
-        let pings = (n * ROUNDS) as f64;
-        let pct = |l: &[Duration], p: f64| {
-            let i = ((l.len() as f64 - 1.0) * p).round() as usize;
-            l[i].as_secs_f64() * 1000.0
-        };
-        let store = match db {
-            Db::Sqlite => "SQLite",
-            Db::Postgres => "PostgreSQL",
-        };
-        println!(
-            "heartbeat pings, {store}: {n} heartbeats pinged {ROUNDS} times by 8 callers\n  pings: {ping_rate:.0}/s, p50 {:.2} ms, p99 {:.2} ms\n  \
-             /healthz (reference, same run): {ref_rate:.0}/s, p50 {:.2} ms, p99 {:.2} ms\n  \
-             ratio pings/s vs healthz/s: {:.2}x; p99 ratio {:.2}x\n  \
-             jobs written per ping: {} (non-sweep jobs {jobs_before} -> {jobs_after}); \
-             sweep jobs written during the pings (by time, not pings): {}",
-            pct(&ping_lat, 0.5),
-            pct(&ping_lat, 0.99),
-            pct(&ref_lat, 0.5),
-            pct(&ref_lat, 0.99),
-            ping_rate / ref_rate,
-            pct(&ping_lat, 0.99) / pct(&ref_lat, 0.99),
-            (jobs_after - jobs_before) as f64 / pings,
-            all_after.saturating_sub(all_before) - (jobs_after - jobs_before),
-        );
-        assert_eq!(jobs_after, jobs_before, "pings wrote jobs");
-    }
-}
-
-/// Sends every URL once from 8 threads; returns requests per second and the sorted latencies.
-fn run_requests(urls: &[String], method: Method) -> (f64, Vec<Duration>) {
-    const CALLERS: usize = 8;
-    let started = Instant::now();
-    let chunks: Vec<Vec<String>> = urls
-        .chunks(urls.len().div_ceil(CALLERS))
-        .map(<[String]>::to_vec)
-        .collect();
-    let handles: Vec<_> = chunks
-        .into_iter()
-        .map(|chunk| {
-            let method = method.clone();
-            std::thread::spawn(move || {
-                let http = reqwest::blocking::Client::new();
-                chunk
-                    .iter()
-                    .map(|u| {
-                        let t = Instant::now();
-                        let resp = http.request(method.clone(), u).send().unwrap();
-                        assert!(resp.status().is_success(), "{}", resp.status());
-                        let _ = resp.bytes();
-                        t.elapsed()
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut lat: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
-    let rate = urls.len() as f64 / started.elapsed().as_secs_f64();
-    lat.sort();
-    (rate, lat)
 }
