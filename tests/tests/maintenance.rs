@@ -376,6 +376,31 @@ fn invalid_windows_are_refused_naming_the_field_and_nothing_is_stored(db: Db) {
         None,
     );
     assert_eq!(page["items"][0]["id"], id);
+    // A team cannot be deleted under its window (this one has nothing else), and can once it is gone.
+    let lone = r.post(
+        "/v1/teams",
+        json!({"name": "lone", "slack_channel": "C0LONE0001"}),
+    );
+    let lone = lone["id"].as_str().unwrap();
+    let window = r.post(
+        "/v1/maintenance-windows",
+        json!({"team_id": lone, "starts_at": "2026-12-05T22:00:00Z", "ends_at": "2026-12-05T23:00:00Z"}),
+    );
+    let (status, answer) = send(&r, Method::DELETE, &format!("/v1/teams/{lone}"), None);
+    assert_eq!(status.as_u16(), 409, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maintenance windows"),
+        "{answer}"
+    );
+    let window = format!("/v1/maintenance-windows/{}", window["id"].as_str().unwrap());
+    assert_eq!(send(&r, Method::DELETE, &window, None).0, 204);
+    assert_eq!(
+        send(&r, Method::DELETE, &format!("/v1/teams/{lone}"), None).0,
+        204
+    );
     let other = r.api(Method::GET, "/v1/maintenance-windows?team_id=team_other", None);
     assert_eq!(other["items"], json!([]));
     // A bad replacement changes nothing.

@@ -6,7 +6,8 @@ use sqlx::{Row, any::AnyRow};
 use super::{Store, StoreError, conflict_on, deleted, into_page, new_id, now_ms, page_bounds, sql};
 
 const DUPLICATE: &str = "a team with this name already exists in the account";
-const IN_USE: &str = "the team still has escalation policies or endpoints; delete them first";
+const IN_USE: &str =
+    "the team still has escalation policies, endpoints, heartbeats or maintenance windows; delete them first";
 
 impl Store {
     /// Creates a team.
