@@ -188,6 +188,7 @@ struct Objects {
     alert: Value,
     job: Value,
     window: Value,
+    heartbeat: Value,
 }
 
 impl Objects {
@@ -202,6 +203,7 @@ impl Objects {
             "alerts" => (&self.alert, None),
             "jobs" => (&self.job, None),
             "maintenance-windows" => (&self.window, Some(window_body(&self.team))),
+            "heartbeats" => (&self.heartbeat, Some(heartbeat_body(&self.team))),
             _ => panic!(
                 "{template} names an object this test does not know: add its kind to Objects (and make one for \
                  account A) so that another account's access to it is checked"
@@ -225,6 +227,10 @@ fn window_body(team: &Value) -> Value {
     json!({"team_id": team["id"], "starts_at": "2026-12-05T22:00:00Z", "ends_at": "2026-12-05T23:00:00Z"})
 }
 
+fn heartbeat_body(team: &Value) -> Value {
+    json!({"team_id": team["id"], "name": "nightly-backup", "interval_minutes": 1440})
+}
+
 fn endpoint_body(team: &Value, policy: &Value) -> Value {
     json!({"team_id": team["id"], "escalation_policy_id": policy["id"], "name": "aws"})
 }
@@ -238,6 +244,7 @@ const CREATE_REFERENCES: &[(&str, Option<&str>)] = &[
     ("create_alert", Some("endpoint")),
     ("simulate_draft_policy", Some("team")),
     ("create_maintenance_window", Some("window")),
+    ("create_heartbeat", Some("heartbeat")),
 ];
 
 async fn make_objects(app: &App) -> Objects {
@@ -245,6 +252,7 @@ async fn make_objects(app: &App) -> Objects {
     let policy = app.create("/v1/escalation-policies", &policy_body(&team)).await;
     let endpoint = app.create("/v1/endpoints", &endpoint_body(&team, &policy)).await;
     let window = app.create("/v1/maintenance-windows", &window_body(&team)).await;
+    let heartbeat = app.create("/v1/heartbeats", &heartbeat_body(&team)).await;
     let alert = app
         .create(
             "/v1/alerts",
@@ -268,6 +276,7 @@ async fn make_objects(app: &App) -> Objects {
         alert,
         job,
         window,
+        heartbeat,
     }
 }
 
@@ -298,6 +307,7 @@ async fn management_routes_need_a_token_and_keep_accounts_apart(db: Database) {
         &objects.alert,
         &objects.job,
         &objects.window,
+        &objects.heartbeat,
     ]
     .map(|o| o["id"].as_str().unwrap().to_owned());
 
@@ -333,6 +343,7 @@ async fn management_routes_need_a_token_and_keep_accounts_apart(db: Database) {
                     Some("team+policy") => Some(endpoint_body(&objects.team, &objects.policy)),
                     Some("endpoint") => Some(json!({"endpoint_id": objects.endpoint["id"], "title": "x"})),
                     Some("window") => Some(window_body(&objects.team)),
+                    Some("heartbeat") => Some(heartbeat_body(&objects.team)),
                     Some(other) => panic!("{other}"),
                 }
             }
@@ -388,6 +399,7 @@ async fn management_routes_need_a_token_and_keep_accounts_apart(db: Database) {
         ("endpoints", &objects.endpoint),
         ("alerts", &objects.alert),
         ("maintenance-windows", &objects.window),
+        ("heartbeats", &objects.heartbeat),
     ] {
         let path = format!("/v1/{kind}/{}", object["id"].as_str().unwrap());
         let (status, still) = app.json(Some(&app.a), Method::GET, &path, None).await;
