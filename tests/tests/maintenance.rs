@@ -223,6 +223,13 @@ fn deleting_a_window_releases_its_alerts_at_once(db: Db) {
     r.wait_message("held until the delete", "In maintenance");
     assert!(r.alert(&id)["escalation"]["next_at"].is_null());
     assert_eq!(dms_about(&r, ALICE, "held until the delete"), 0);
+    // A person passing a held alert on pages its first step at once, window or not.
+    let passed = r.raise(&url, "passed in maintenance");
+    r.wait_message("passed in maintenance", "In maintenance");
+    assert_eq!(r.press("klaxon.pass", &passed, BOB).0, 200);
+    r.wait_or_dump("the DM of the passed alert", WAIT, |_| {
+        dms_about(&r, ALICE, "passed in maintenance") > 0
+    });
 
     // Shortening it is re-examined at once too: still in effect, so still held.
     let (status, _) = send(
@@ -246,6 +253,12 @@ fn deleting_a_window_releases_its_alerts_at_once(db: Db) {
         dms_about(&r, ALICE, "held until the delete") > 0
     });
     r.wait_thread("held until the delete", "escalation starts from the first step");
+    // The passed one was escalating already: the end of its hold starts nothing more.
+    r.wait_thread("passed in maintenance", "The maintenance window ended.");
+    assert!(
+        !r.thread_text("passed in maintenance")
+            .contains("escalation starts from the first step")
+    );
     let (status, _) = send(
         &r,
         Method::GET,

@@ -7,10 +7,11 @@ use super::{
 };
 use crate::alerts::{AlertStatus, LogLine, StoredAlert};
 
-/// The mark of a held alert's channel message, while it is held and not closed.
+/// The mark of a held alert's channel message, while it is held, not closed, and not passed on (a pass
+/// during the window starts its escalation: "nobody is paged" would no longer be true).
 pub fn mark(alert: &StoredAlert, recent: &Recent) -> Option<Block> {
     let until = recent.maintenance_until?;
-    if alert.status == AlertStatus::Closed {
+    if alert.status == AlertStatus::Closed || recent.passed_by.is_some() {
         return None;
     }
     Some(Block::context(vec![Text::mrkdwn(&format!(
@@ -71,5 +72,11 @@ mod tests {
         assert_eq!(recent.maintenance_until, Some(1_800_000_000_000));
         let ended = LogLine::MaintenanceEnded { escalates: false };
         assert_eq!(Recent::of([&held, &ended]).maintenance_until, None);
+        let mut alert = crate::slack::render::tests::alert("webhook");
+        assert!(mark(&alert, &recent).is_some());
+        let passed = LogLine::Passed { by: None };
+        assert!(mark(&alert, &Recent::of([&held, &passed])).is_none());
+        alert.status = AlertStatus::Closed;
+        assert!(mark(&alert, &recent).is_none());
     }
 }

@@ -571,7 +571,7 @@ fn webhook_fields(fields: &BTreeMap<String, String>) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{
         alerts::Details,
