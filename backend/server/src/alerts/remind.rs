@@ -2,20 +2,21 @@
 //! `remind_after_minutes` of its policy (the copy taken when the alert opened), and says so in its thread,
 //! until it is closed.
 //!
-//! Each reminder is a durable timer (`escalation.remind`, run by `jobs::remind`) in the alert's partition,
-//! named by the alert and the reminder's period number and kept once done, so a period is reminded at most
-//! once however often its timer is enqueued. Acknowledging enqueues the first (it waits out its period when
-//! it runs: the policy minute is the job's to know); each reminder, once told, enqueues the next in the same
-//! transaction that writes its history line and records the period as told (`reminded_period`), so a retry
-//! after a crash neither tells a period twice nor loses the next one. Closing cancels the pending reminder
-//! with the alert's other `escalation.` jobs; a reminder already running finds the alert closed and does
-//! nothing.
+//! Each reminder is a durable timer (`escalation.remind`, run by `jobs::remind`) in a partition of its own per
+//! alert (`remind:{alert}`), named by the alert and the reminder's period number and kept once done, so a
+//! period is reminded at most once however often its timer is enqueued. Acknowledging enqueues the first (it
+//! waits out its period when it runs: the policy minute is the job's to know); its own partition is what
+//! keeps that wait from holding up the alert's other timers (a maintenance release, a step after a pass).
+//! Each reminder, once told, enqueues the next in the same transaction that writes its history line and
+//! records the period as told (`reminded_period`), so a retry after a crash neither tells a period twice nor
+//! loses the next one. Closing stops them: the pending reminder finds the alert closed when it comes due and
+//! does nothing.
 
 use klaxon_queue::{BackgroundJob as _, Dedup, NewJob, Queue};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::{AlertError, AlertStatus, LogLine, StoredAlert, db, follow_up, log, partition};
+use super::{AlertError, AlertStatus, LogLine, StoredAlert, db, follow_up, log};
 use crate::{escalation::EngineConfig, store::Store};
 
 /// One reminder of one acknowledged alert (run by `jobs::remind`).
@@ -30,7 +31,7 @@ pub struct RemindJob {
 }
 
 impl RemindJob {
-    /// Reminder `period` of `alert_id`, due at `run_at_ms`, in the alert's partition.
+    /// Reminder `period` of `alert_id`, due at `run_at_ms`, in the alert's reminder partition.
     pub fn timer(
         account_id: &str,
         alert_id: &str,
@@ -44,7 +45,7 @@ impl RemindJob {
         };
         Ok(NewJob::new(&job)?
             .tenant(account_id)
-            .partition(partition(alert_id))
+            .partition(format!("remind:{alert_id}"))
             .run_at_ms(run_at_ms)
             .dedup_with(format!("{}/{alert_id}/{period}", Self::KIND), Dedup::Forever))
     }
