@@ -23,6 +23,7 @@ on_both_stores!(
     deleting_a_window_releases_its_alerts_at_once,
     a_crash_across_the_windows_end_releases_once,
     invalid_windows_are_refused_naming_the_field_and_nothing_is_stored,
+    snoozes_and_windows_each_hold_until_their_own_end,
 );
 
 fn now_ms() -> i64 {
@@ -151,6 +152,57 @@ fn alerts_in_a_window_are_posted_marked_and_escalate_from_step_one_when_it_ends(
     assert_eq!(dms_about(&r, ALICE, "acked in maintenance"), 0);
     assert_eq!(mentions_about(&r, "acked in maintenance"), 0);
     assert!(r.alert(&acked)["escalation"]["next_at"].is_null());
+}
+
+/// A held alert snoozed for less than the window: the snooze's end says so in the thread and pages nobody
+/// (the alert has no pending step while held); the window's end starts its escalation. One snoozed beyond
+/// the window's end is released by it, and its first step waits for the snooze to end.
+fn snoozes_and_windows_each_hold_until_their_own_end(db: Db) {
+    let Some(r) = rig(db, &[("KLAXON_ESCALATION_MINUTE_MS", "200")]) else {
+        return;
+    };
+    let url = r.setup(&[ALICE], STEPS());
+    let team = team_id(&r);
+    let starts_at = format_instant_ms(now_ms() - 60_000);
+    let body = |ends_ms: i64| json!({"team_id": team, "starts_at": starts_at, "ends_at": format_instant_ms(ends_ms)});
+    let window = r.post("/v1/maintenance-windows", body(now_ms() + 600_000));
+    let held = r.raise(&url, "snoozed in maintenance");
+    let longer = r.raise(&url, "snoozed past the window");
+    r.wait_message("snoozed in maintenance", "In maintenance");
+    r.post(
+        &format!("/v1/alerts/{held}/snooze"),
+        json!({"minutes": 1, "by": BOB}),
+    );
+    // 1000 policy minutes: 200 s, far beyond the window's end below.
+    r.post(
+        &format!("/v1/alerts/{longer}/snooze"),
+        json!({"minutes": 1000, "by": BOB}),
+    );
+    r.wait_thread("snoozed in maintenance", "The snooze ended");
+    // The snooze's end found no pending step; the release is still the window's.
+    let a = r.alert(&held);
+    assert!(a["escalation"]["next_at"].is_null(), "{a}");
+    assert_eq!(dms_about(&r, ALICE, "snoozed in maintenance"), 0);
+
+    let path = format!("/v1/maintenance-windows/{}", window["id"].as_str().unwrap());
+    r.api(Method::PUT, &path, Some(body(now_ms() + 500)));
+    r.wait_or_dump("the DM once the window ended", WAIT, |_| {
+        dms_about(&r, ALICE, "snoozed in maintenance") > 0
+    });
+    r.wait_thread("snoozed in maintenance", "escalation starts from the first step");
+
+    // The window ended during the other one's snooze: released, but its first step waits for the snooze,
+    // which a new snooze then shortens to a policy minute.
+    r.wait_thread("snoozed past the window", "escalation starts from the first step");
+    assert_eq!(dms_about(&r, ALICE, "snoozed past the window"), 0);
+    r.post(
+        &format!("/v1/alerts/{longer}/snooze"),
+        json!({"minutes": 1, "by": BOB}),
+    );
+    r.wait_thread("snoozed past the window", "The snooze ended");
+    r.wait_or_dump("the DM once the snooze ended", WAIT, |_| {
+        dms_about(&r, ALICE, "snoozed past the window") > 0
+    });
 }
 
 /// The release is a durable timer: a server killed before the window's end and started after it still
