@@ -25,6 +25,7 @@ impl Store {
             .bind(serde_json::to_string(&input.steps)?)
             .bind(i64::from(input.repeat))
             .bind(i64::from(input.skip_inactive))
+            .bind(input.remind_after_minutes.map(i64::from))
             .bind(now)
             .bind(now)
             .fetch_one(&self.db.pool)
@@ -85,6 +86,7 @@ impl Store {
             .bind(serde_json::to_string(&input.steps)?)
             .bind(i64::from(input.repeat))
             .bind(i64::from(input.skip_inactive))
+            .bind(input.remind_after_minutes.map(i64::from))
             .bind(now_ms())
             .bind(account)
             .bind(id)
@@ -127,5 +129,8 @@ fn flatten(row: &AnyRow) -> Result<EscalationPolicy, StoreError> {
         steps: serde_json::from_str(&row.try_get::<String, _>(3)?)?,
         repeat: u32::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
         skip_inactive: row.try_get::<i64, _>(5)? != 0,
+        remind_after_minutes: row
+            .try_get::<Option<i64>, _>(6)?
+            .and_then(|m| u32::try_from(m).ok()),
     })
 }
