@@ -2,7 +2,11 @@
 //! makes as a person would (API calls, webhook alerts, signed button presses) and waits that say what did arrive
 //! when they time out.
 
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc, clippy::needless_pass_by_value)] // Test support: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::needless_pass_by_value
+)] // Test support: a failed unwrap is a failed test.
 
 use std::time::{Duration, Instant};
 

@@ -6,9 +6,9 @@
 //! before anything is sent).
 
 pub mod client;
-pub mod escalation;
 mod endpoint;
 mod error;
+pub mod escalation;
 mod heartbeat;
 pub mod int;
 mod list;

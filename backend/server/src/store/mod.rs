@@ -21,8 +21,8 @@ use rand::RngCore;
 pub use accounts::NewAccount;
 pub use endpoints::{IngestEndpoint, StoredEndpoint};
 pub use heartbeats::{Beaten, PingWriter, StoredHeartbeat};
-pub use maintenance::StoredWindow;
 pub use ingest::{MESSAGE_ID_RETENTION, MESSAGE_PURGE_EVERY, SubscriptionStatus};
+pub use maintenance::StoredWindow;
 
 /// The SQL text of a query for the store's dialect: `sql!(self, "team_get")`.
 macro_rules! sql {
