@@ -41,7 +41,8 @@ pub struct Acted {
 ///
 /// Acknowledging or closing cancels the alert's pending escalation timers in the same transaction; a timer
 /// already running finds the alert no longer open and does nothing. A pass on an open alert whose chain has
-/// not ended makes its pending step due now, enqueued afresh when its job had died. Acknowledging a notification is a conflict.
+/// not ended makes its pending step due now, enqueued afresh when its job had died. Acknowledging a
+/// notification is a conflict.
 pub async fn act(
     store: &Store,
     queue: &Queue,

@@ -10,9 +10,10 @@
 //!   being delivered when the snooze came, finds nothing to do. A delivery begun before the snooze completes
 //!   (it may already be out).
 //! - The end job clears that snooze (only that one: a later snooze or an action ended it otherwise) and, while
-//!   the alert is open with a step pending (its chain has not ended, no maintenance window holds it), enqueues the pending step due at once under an identity
-//!   of its own (`<the step's identity>/after-snooze-<end>`), since the step's own timer may have found the
-//!   alert snoozed and be done. Each step still fires at most once: beginning a step requires the alert to
+//!   the alert is open with a step pending (its chain has not ended, no maintenance window holds it),
+//!   enqueues the pending step due at once under an identity of its own
+//!   (`<the step's identity>/after-snooze-<end>`), since the step's own timer may have found the alert
+//!   snoozed and be done. Each step still fires at most once: beginning a step requires the alert to
 //!   still be at that step with no delivery begun, whichever job gets there first.
 //! - Acknowledging, closing or passing ends a snooze (their statements clear it, and they cancel the
 //!   alert's `escalation.` jobs, the end job among them); a pass fires the pending step at once.
