@@ -28,6 +28,7 @@ on_both_stores!(
     pings_write_no_job,
     a_deadline_passed_while_down_alerts_after_the_restart,
     bad_input_is_refused_with_the_field_and_changes_nothing,
+    pausing_or_deleting_a_missed_heartbeat_closes_its_alert,
 );
 
 /// A policy minute of the backend tests: a 1-minute interval passes in 150 ms.
@@ -199,6 +200,59 @@ fn a_missed_heartbeat_alerts_escalates_and_a_ping_closes_it(db: Db) {
     let probe_alerts = alerts_of(&r, probe["id"].as_str().unwrap());
     assert_eq!(probe_alerts.len(), 1, "{probe_alerts:#?}");
     assert_eq!(probe_alerts[0]["escalation_policy_id"], Value::Null);
+}
+
+/// Whether a thread of a channel message titled `title` contains `needle` (a heartbeat's missed-alerts share
+/// their title).
+fn some_thread_says(r: &Rig, title: &str, needle: &str) -> bool {
+    r.slack.find(CHANNEL, title).iter().any(|m| {
+        r.slack
+            .thread(CHANNEL, &m.ts)
+            .iter()
+            .any(|t| t.text.contains(needle))
+    })
+}
+
+/// Pausing a missed heartbeat closes its alert (nobody runs what it watches; paging about it is noise) and the
+/// thread says why; resumed, it watches again and misses again; deleting it closes that alert too.
+fn pausing_or_deleting_a_missed_heartbeat_closes_its_alert(db: Db) {
+    let Some(r) = fast_rig(db) else { return };
+    let (team, _) = team_and_policy(&r);
+    let body = |paused: bool| {
+        json!({"team_id": team, "name": "cron-a", "interval_minutes": 1, "grace_minutes": 0,
+            "paused": paused})
+    };
+    let hb = r.post("/v1/heartbeats", body(false));
+    let id = hb["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/heartbeats/{id}");
+    let title = "heartbeat cron-a missed";
+    wait_missed(&r, "cron-a");
+    let first = alerts_of(&r, &id)[0]["id"].as_str().unwrap().to_owned();
+
+    let got = r.api(Method::PUT, &path, Some(body(true)));
+    assert_eq!(got["missed"], false, "the miss is taken back: {got}");
+    assert_eq!(r.alert(&first)["status"], "closed");
+    r.wait_or_dump("the thread saying the heartbeat was paused", WAIT, |_| {
+        some_thread_says(&r, title, "The heartbeat was paused")
+    });
+
+    r.api(Method::PUT, &path, Some(body(false)));
+    r.wait_or_dump("a new missed-alert after the resume", WAIT, |_| {
+        alerts_of(&r, &id).iter().any(|a| a["status"] == "open")
+    });
+    let second = alerts_of(&r, &id)
+        .into_iter()
+        .find(|a| a["status"] == "open")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    r.api(Method::DELETE, &path, None);
+    assert_eq!(r.alert(&second)["status"], "closed");
+    r.wait_or_dump("the thread saying the heartbeat was deleted", WAIT, |_| {
+        some_thread_says(&r, title, "The heartbeat was deleted")
+    });
 }
 
 /// A heartbeat pinged well within its window raises nothing, nor does a paused one or a deleted one, while a

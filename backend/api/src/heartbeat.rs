@@ -70,8 +70,8 @@ pub struct HeartbeatInput {
     /// Minutes of lateness tolerated after `interval_minutes`, 0 to 1440 (1 day); default 0.
     #[serde(default, deserialize_with = "crate::int::u32")]
     pub grace_minutes: u32,
-    /// Pause the heartbeat (maintenance, a job switched off): no alert opens; default false. Resuming starts
-    /// the clock afresh.
+    /// Pause the heartbeat (maintenance, a job switched off): no alert opens, and pausing closes an open
+    /// missed-alert (its thread says why); default false. Resuming starts the clock afresh.
     #[serde(default)]
     pub paused: bool,
 }

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use klaxon_queue::Queue;
 use sqlx::Row;
 
-use super::{AlertError, AlertStatus, IngestAction, Ingested, db, ingest::ingest_in};
+use super::{
+    Action, AlertError, AlertStatus, IngestAction, Ingested, LogLine, actions, db, ingest::ingest_in, log,
+};
 use crate::{
     event::{Event, EventKind, EventStatus, Severity},
     store::{Beaten, IngestEndpoint, Store, StoredEndpoint},
@@ -189,4 +191,53 @@ pub async fn recovered(
     queue.notify();
     super::ingest::count(store, &done, now_ms);
     Ok(done.pop().filter(|d| d.action == IngestAction::Resolved))
+}
+
+/// The heartbeat `id` of `account` is being paused (`deleted` false) or deleted: nothing is expected to ping
+/// it any more, so its miss is taken back and its open missed-alert closed, with a thread line saying why
+/// (paging people about a heartbeat nobody runs is noise). Returns the closed alert's id.
+///
+/// Call before the delete (the heartbeat's row tells which alert). The reason line and the close are two
+/// transactions: a crash between them leaves the alert open with its reason said, for people to close.
+pub async fn stand_down(
+    store: &Store,
+    queue: &Queue,
+    account: &str,
+    id: &str,
+    deleted: bool,
+    now_ms: i64,
+) -> Result<Option<String>, AlertError> {
+    let db = store.database();
+    let mut tx = db.begin_write().await?;
+    let alert: Option<Option<String>> = sqlx::query_scalar(db::alert_sql!(db, "heartbeat_missed_alert"))
+        .bind(account)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query(db::alert_sql!(db, "heartbeat_stand_down"))
+        .bind(account)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let Some(alert_id) = alert.flatten() else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let open = super::get_any(store, &alert_id)
+        .await?
+        .is_some_and(|a| a.status != AlertStatus::Closed);
+    if !open {
+        tx.commit().await?;
+        return Ok(None);
+    }
+    log::append_in(
+        &mut tx,
+        db,
+        &[(alert_id.as_str(), LogLine::HeartbeatStoodDown { deleted })],
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    actions::act(store, queue, account, &alert_id, Action::Close, None, now_ms).await?;
+    Ok(Some(alert_id))
 }

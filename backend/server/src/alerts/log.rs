@@ -109,6 +109,12 @@ pub enum LogLine {
         /// The alert was still open: its escalation started from the first step.
         escalates: bool,
     },
+    /// The heartbeat whose miss opened the alert was paused or deleted: nothing is expected to ping it, so
+    /// its missed-alert is closed (see `alerts::heartbeat::stand_down`).
+    HeartbeatStoodDown {
+        /// Deleted (else paused).
+        deleted: bool,
+    },
 }
 
 /// A line as stored.

@@ -79,7 +79,8 @@ pub(super) async fn list(
     }))
 }
 
-/// Replace a heartbeat (its team and ping token stay); resuming a paused one restarts its clock.
+/// Replace a heartbeat (its team and ping token stay); pausing one closes its open missed-alert (the thread
+/// says why), resuming a paused one restarts its clock.
 #[utoipa::path(put, path = "/v1/heartbeats/{id}", tag = "heartbeats", operation_id = "update_heartbeat",
     params(("id" = String, Path)), request_body = HeartbeatInput,
     responses((status = 200, body = Heartbeat),
@@ -94,16 +95,29 @@ pub(super) async fn update(
     AppJson(input): AppJson<HeartbeatInput>,
 ) -> AppResult<Json<Heartbeat>> {
     AppError::first_invalid(validate::heartbeat(&input))?;
-    Ok(Json(
-        state
-            .store
-            .update_heartbeat(&account, &id, &input)
-            .await?
-            .to_api(&state.public_url),
-    ))
+    let was_paused = state.store.get_heartbeat(&account, &id).await?.paused;
+    let mut updated = state.store.update_heartbeat(&account, &id, &input).await?;
+    if updated.paused && !was_paused {
+        stand_down(&state, &account, &id, false).await?;
+        // As it is now: the miss was taken back.
+        updated = state.store.get_heartbeat(&account, &id).await?;
+    }
+    Ok(Json(updated.to_api(&state.public_url)))
 }
 
-/// Delete a heartbeat: its clock stops and its ping URL stops working (an open missed-alert stays).
+/// A heartbeat paused or about to be deleted closes its open missed-alert, saying why.
+async fn stand_down(state: &AppState, account: &str, id: &str, deleted: bool) -> AppResult<()> {
+    let now = state.queue.now_ms();
+    if let Some(alert) =
+        alerts::heartbeat::stand_down(&state.store, &state.queue, account, id, deleted, now).await?
+    {
+        tracing::info!(heartbeat = %id, alert = %alert, deleted, "Heartbeat stood down: its missed-alert was closed.");
+    }
+    Ok(())
+}
+
+/// Delete a heartbeat: its clock stops, its ping URL stops working, and its open missed-alert is closed (the
+/// thread says the heartbeat was deleted).
 #[utoipa::path(delete, path = "/v1/heartbeats/{id}", tag = "heartbeats", operation_id = "delete_heartbeat",
     params(("id" = String, Path)), responses((status = 204, description = "Deleted.")),
     security(("bearer" = [])))]
@@ -112,6 +126,9 @@ pub(super) async fn delete(
     Account(account): Account,
     AppPath(id): AppPath<String>,
 ) -> AppResult<StatusCode> {
+    // Before the delete: the heartbeat's row says which alert its miss opened.
+    state.store.get_heartbeat(&account, &id).await?;
+    stand_down(&state, &account, &id, true).await?;
     state.store.delete_heartbeat(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

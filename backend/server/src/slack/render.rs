@@ -114,6 +114,15 @@ pub fn thread_line(alert: &StoredAlert, line: &LogLine) -> Option<Message> {
         LogLine::MaintenanceHeld { .. } | LogLine::MaintenanceEnded { .. } => {
             crate::slack::maintenance::thread_text(line)?
         }
+        LogLine::HeartbeatStoodDown { deleted: true } => {
+            ":wastebasket: The heartbeat was deleted: nothing will ping it, so its alert is closed."
+                .to_owned()
+        }
+        LogLine::HeartbeatStoodDown { deleted: false } => {
+            ":double_vertical_bar: The heartbeat was paused: its alert is closed, and it watches again once \
+             resumed."
+                .to_owned()
+        }
     };
     Some(Message::new(&text, vec![Block::section(&text)]))
 }

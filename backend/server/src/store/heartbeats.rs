@@ -235,7 +235,7 @@ impl Store {
         self.reveal_heartbeat(account, flatten(&row)?).await
     }
 
-    /// Deletes a heartbeat: its clock stops (an open missed-alert stays, to be closed by people).
+    /// Deletes a heartbeat: its clock stops (`alerts::heartbeat::stand_down` closes its missed-alert first).
     pub async fn delete_heartbeat(&self, account: &str, id: &str) -> Result<(), StoreError> {
         let done = sqlx::query(sql!(self, "heartbeat_delete"))
             .bind(account)

@@ -74,8 +74,9 @@ impl Resource<KlaxonData> for HeartbeatResource {
                      (1 day). Default `0`.",
                 ))
                 .attribute(Attribute::optional_computed("paused", Type::Bool).description(
-                    "Pause the heartbeat: no alert opens whatever the pings. Setting it back to `false` starts the \
-                     clock afresh. Default `false`.",
+                    "Pause the heartbeat: no alert opens whatever the pings, and an open missed-alert is closed \
+                     (its thread says the heartbeat was paused). Setting it back to `false` starts the clock \
+                     afresh. Default `false`. Destroying the heartbeat closes its open missed-alert too.",
                 ))
                 .attribute(Attribute::computed("ping_url", Type::String).sensitive().description(
                     "The URL to ping (`GET` or `POST`, e.g. `curl -fsS -X POST <url>`). Sensitive: it embeds the \
