@@ -1,7 +1,7 @@
 //! Acknowledge, close and pass: the buttons' actions, each idempotent (acknowledging twice is one
 //! acknowledgement, closing a closed alert changes nothing, passing a closed alert does nothing).
 
-use klaxon_queue::Queue;
+use klaxon_queue::{BackgroundJob as _, Queue};
 
 use super::{AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, log, partition};
 use crate::store::Store;
@@ -109,6 +109,15 @@ pub async fn act(
     queue
         .cancel_partition_in(&mut tx, &partition(&alert.id), EscalateJob::KIND_PREFIX)
         .await?;
+    if action == Action::Close {
+        queue
+            .cancel_partition_in(
+                &mut tx,
+                &super::remind::reminder_partition(&alert.id),
+                super::remind::RemindJob::KIND,
+            )
+            .await?;
+    }
     if action == Action::Ack {
         super::remind::first_in(&mut tx, queue, &alert, now_ms).await?;
     }

@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use klaxon_db::Dialect;
-use klaxon_queue::Queue;
+use klaxon_queue::{BackgroundJob as _, Queue};
 use sqlx::Row;
 
 use super::{
     AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, grouping, log, maintenance,
-    partition,
+    partition, remind,
 };
 use crate::{
     escalation::{Policy, Position},
@@ -169,6 +169,10 @@ pub(super) async fn ingest_in(
     let partitions: Vec<String> = plan.closed().map(partition).collect();
     queue
         .cancel_partitions_in(tx, &partitions, EscalateJob::KIND_PREFIX)
+        .await?;
+    let reminders: Vec<String> = plan.closed().map(remind::reminder_partition).collect();
+    queue
+        .cancel_partitions_in(tx, &reminders, remind::RemindJob::KIND)
         .await?;
     let timers = plan
         .escalate()

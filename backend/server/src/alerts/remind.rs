@@ -9,8 +9,8 @@
 //! keeps that wait from holding up the alert's other timers (a maintenance release, a step after a pass).
 //! Each reminder, once told, enqueues the next in the same transaction that writes its history line and
 //! records the period as told (`reminded_period`), so a retry after a crash neither tells a period twice nor
-//! loses the next one. Closing stops them: the pending reminder finds the alert closed when it comes due and
-//! does nothing.
+//! loses the next one. Closing (by people or by a recovery) cancels the pending reminder in the close's
+//! transaction; one already running finds the alert closed and does nothing.
 
 use klaxon_queue::{BackgroundJob as _, Dedup, NewJob, Queue};
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ impl RemindJob {
         };
         Ok(NewJob::new(&job)?
             .tenant(account_id)
-            .partition(format!("remind:{alert_id}"))
+            .partition(reminder_partition(alert_id))
             .run_at_ms(run_at_ms)
             .dedup_with(format!("{}/{alert_id}/{period}", Self::KIND), Dedup::Forever))
     }
@@ -57,6 +57,11 @@ impl RemindJob {
         let every = engine.minutes_ms(minutes);
         Some(acknowledged.saturating_add(every.saturating_mul(i64::from(self.period))))
     }
+}
+
+/// The partition of `alert_id`'s reminders: their own, so the first one's wait holds up nothing else.
+pub(super) fn reminder_partition(alert_id: &str) -> String {
+    format!("remind:{alert_id}")
 }
 
 /// Whom `alert` reminds now: its acknowledger, while it is acknowledged (not closed), said who acknowledged

@@ -1,8 +1,8 @@
 //! `escalation.remind`: one reminder of an acknowledged alert that stays open (see `alerts::remind`). The job
 //! is the reminder's timer, named by the alert and the period and kept once done; the first is enqueued by
 //! the acknowledgement and waits out its period here (in the alert's reminder partition, so the wait holds up
-//! nothing else), each later one by the reminder before it. Once the alert is closed, the pending one finds it
-//! closed and does nothing.
+//! nothing else), each later one by the reminder before it. Closing the alert cancels the pending one; one
+//! already running finds the alert closed and does nothing.
 
 use std::time::Duration;
 
