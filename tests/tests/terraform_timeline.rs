@@ -29,7 +29,7 @@ resource "klaxon_escalation_policy" "day" {{
   name    = "day"
   steps = [
     {{ notify = "random_member", escalate_after_minutes = 5 }},
-    {{ notify = "user", user = "U0PAY1XXX", escalate_after_minutes = {after} }},
+    {{ notify = "user", user = "U0PAYLEAD1", escalate_after_minutes = {after} }},
     {{ notify = "here", escalate_after_minutes = 15 }},
   ]
   {extra}
@@ -106,7 +106,7 @@ fn a_policy_edit_shows_the_timeline_before_and_after_in_words() {
     tf.apply();
     assert_eq!(
         tf.output("timeline"),
-        "0 min: DM a random active member of payments\n5 min: DM U0PAY1XXX\n15 min: @here in C0PAYMENTS"
+        "0 min: DM a random active member of payments\n5 min: DM U0PAYLEAD1\n15 min: @here in C0PAYMENTS"
     );
     assert_eq!(tf.output("by_endpoint"), tf.output("timeline"));
     assert_eq!(
@@ -130,7 +130,7 @@ fn a_policy_edit_shows_the_timeline_before_and_after_in_words() {
         r#"+ "25 min: @here in C0PAYMENTS","#,
         r#"+ "then again from minute 40, twice","#,
         r#"+ "once acknowledged: remind the acknowledger every 30 min until closed","#,
-        r#""5 min: DM U0PAY1XXX","#,
+        r#""5 min: DM U0PAYLEAD1","#,
     ] {
         assert!(diff.contains(line), "missing {line:?} in:\n{diff}");
     }

@@ -128,7 +128,7 @@ mod tests {
             policy_id: None,
             steps: vec![
                 step(Notify::RandomMember, None, Some(5)),
-                step(Notify::User, Some("U0PAY1XXX"), Some(10)),
+                step(Notify::User, Some("U0PAYLEAD1"), Some(10)),
                 step(Notify::Here, None, Some(15)),
             ],
             repeat: 2,
@@ -139,7 +139,7 @@ mod tests {
             summary(&policy, payments()),
             [
                 "0 min: DM a random active member of payments",
-                "5 min: DM U0PAY1XXX",
+                "5 min: DM U0PAYLEAD1",
                 "15 min: @here in C0PAYMENTS",
                 "then again from minute 30, twice",
                 "once acknowledged: remind the acknowledger every 30 min until closed",

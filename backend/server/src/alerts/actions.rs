@@ -3,7 +3,7 @@
 
 use klaxon_queue::{BackgroundJob as _, Queue};
 
-use super::{AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, log, partition};
+use super::{AlertError, AlertKind, EscalateJob, LogLine, StoredAlert, db, follow_up, partition};
 use crate::store::Store;
 
 /// What a person does with an alert.
@@ -154,12 +154,13 @@ pub async fn act(
         Action::Close => LogLine::Closed { by },
         Action::Pass => LogLine::Passed { by },
     };
-    log::append_in(&mut tx, db, &[(&alert.id, line)], now_ms).await?;
-    follow_up::sync_in(
+    follow_up::tell_in(
         &mut tx,
         store,
         queue,
-        [(alert.account_id.as_str(), alert.id.as_str())],
+        (&alert.account_id, &alert.id),
+        Some(line),
+        now_ms,
     )
     .await?;
     tx.commit().await?;

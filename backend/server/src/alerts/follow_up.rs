@@ -7,7 +7,7 @@ use klaxon_queue::{BackgroundJob as _, Dedup, NewJob, Queue};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::{AlertError, partition};
+use super::{AlertError, LogLine, log, partition};
 use crate::{escalation::Position, store::Store};
 
 /// One step of one alert's escalation: the alert's timer (run by `jobs::escalate`).
@@ -104,4 +104,21 @@ pub(super) async fn sync_in(
         .collect::<Result<Vec<_>, _>>()?;
     queue.enqueue_many_in(conn, &jobs).await?;
     Ok(())
+}
+
+/// One alert's change told: its history line (when there is one) appended and its Slack sync enqueued, inside
+/// the change's transaction. What every single-alert change (an action, a snooze, a reminder, a maintenance
+/// release, a heartbeat stood down) does before it commits.
+pub(super) async fn tell_in(
+    conn: &mut AnyConnection,
+    store: &Store,
+    queue: &Queue,
+    (account_id, alert_id): (&str, &str),
+    line: Option<LogLine>,
+    now_ms: i64,
+) -> Result<(), AlertError> {
+    if let Some(line) = line {
+        log::append_in(&mut *conn, store.database(), &[(alert_id, line)], now_ms).await?;
+    }
+    sync_in(conn, store, queue, [(account_id, alert_id)]).await
 }

@@ -9,7 +9,8 @@ use klaxon_queue::Queue;
 use sqlx::Row;
 
 use super::{
-    Action, AlertError, AlertStatus, IngestAction, Ingested, LogLine, actions, db, ingest::ingest_in, log,
+    Action, AlertError, AlertStatus, IngestAction, Ingested, LogLine, actions, db, follow_up,
+    ingest::ingest_in,
 };
 use crate::{
     event::{Event, EventKind, EventStatus, Severity},
@@ -195,7 +196,8 @@ pub async fn recovered(
 
 /// The heartbeat `id` of `account` is being paused (`deleted` false) or deleted: nothing is expected to ping
 /// it any more, so its miss is taken back and its open missed-alert closed, with a thread line saying why
-/// (paging people about a heartbeat nobody runs is noise). Returns the closed alert's id.
+/// (paging people about a heartbeat nobody runs is noise). `None` when it had no miss to take back (or does
+/// not exist); else the id of the alert it closed, if the alert was still open.
 ///
 /// Call before the delete (the heartbeat's row tells which alert). The reason line and the close are two
 /// transactions: a crash between them leaves the alert open with its reason said, for people to close.
@@ -206,38 +208,36 @@ pub async fn stand_down(
     id: &str,
     deleted: bool,
     now_ms: i64,
-) -> Result<Option<String>, AlertError> {
+) -> Result<Option<Option<String>>, AlertError> {
     let db = store.database();
     let mut tx = db.begin_write().await?;
-    let alert: Option<Option<String>> = sqlx::query_scalar(db::alert_sql!(db, "heartbeat_missed_alert"))
+    let missed: Option<Option<String>> = sqlx::query_scalar(db::alert_sql!(db, "heartbeat_missed_alert"))
         .bind(account)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
+    let Some(missed) = missed else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     sqlx::query(db::alert_sql!(db, "heartbeat_stand_down"))
         .bind(account)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let Some(alert_id) = alert.flatten() else {
-        tx.commit().await?;
-        return Ok(None);
+    let open = match &missed {
+        Some(alert) => super::get_any(store, alert)
+            .await?
+            .is_some_and(|a| a.status != AlertStatus::Closed),
+        None => false,
     };
-    let open = super::get_any(store, &alert_id)
-        .await?
-        .is_some_and(|a| a.status != AlertStatus::Closed);
-    if !open {
+    let (Some(alert_id), true) = (missed, open) else {
         tx.commit().await?;
-        return Ok(None);
-    }
-    log::append_in(
-        &mut tx,
-        db,
-        &[(alert_id.as_str(), LogLine::HeartbeatStoodDown { deleted })],
-        now_ms,
-    )
-    .await?;
+        return Ok(Some(None));
+    };
+    let line = LogLine::HeartbeatStoodDown { deleted };
+    follow_up::tell_in(&mut tx, store, queue, (account, &alert_id), Some(line), now_ms).await?;
     tx.commit().await?;
     actions::act(store, queue, account, &alert_id, Action::Close, None, now_ms).await?;
-    Ok(Some(alert_id))
+    Ok(Some(Some(alert_id)))
 }

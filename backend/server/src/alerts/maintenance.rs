@@ -307,14 +307,8 @@ pub async fn release(store: &Store, queue: &Queue, alert_id: &str) -> Result<Rel
             .await?;
     }
     if alert.is_some() {
-        log::append_in(
-            &mut tx,
-            db,
-            &[(alert_id, LogLine::MaintenanceEnded { escalates })],
-            now,
-        )
-        .await?;
-        follow_up::sync_in(&mut tx, store, queue, [(account.as_str(), alert_id)]).await?;
+        let line = LogLine::MaintenanceEnded { escalates };
+        follow_up::tell_in(&mut tx, store, queue, (&account, alert_id), Some(line), now).await?;
     }
     tx.commit().await?;
     if escalates {

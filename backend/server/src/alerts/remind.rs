@@ -16,7 +16,7 @@ use klaxon_queue::{BackgroundJob as _, Dedup, NewJob, Queue};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::{AlertError, AlertStatus, LogLine, StoredAlert, db, follow_up, log};
+use super::{AlertError, AlertStatus, LogLine, StoredAlert, db, follow_up};
 use crate::{escalation::EngineConfig, store::Store};
 
 /// One reminder of one acknowledged alert (run by `jobs::remind`).
@@ -115,18 +115,17 @@ pub async fn told(
     };
     let next = RemindJob::timer(&alert.account_id, &alert.id, period.saturating_add(1), next_ms)?;
     queue.enqueue_in(&mut tx, next).await?;
-    if reached {
-        let line = LogLine::Reminded {
-            user: user.to_owned(),
-            period,
-        };
-        log::append_in(&mut tx, db, &[(&alert.id, line)], now_ms).await?;
-    }
-    follow_up::sync_in(
+    let line = reached.then(|| LogLine::Reminded {
+        user: user.to_owned(),
+        period,
+    });
+    follow_up::tell_in(
         &mut tx,
         store,
         queue,
-        [(alert.account_id.as_str(), alert.id.as_str())],
+        (&alert.account_id, &alert.id),
+        line,
+        now_ms,
     )
     .await?;
     tx.commit().await?;

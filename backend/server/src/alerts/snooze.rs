@@ -27,8 +27,7 @@ use klaxon_queue::{BackgroundJob as _, Dedup, NewJob, Queue};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Acted, AlertError, AlertKind, AlertStatus, EscalateJob, LogLine, StoredAlert, db, follow_up, log,
-    partition,
+    Acted, AlertError, AlertKind, AlertStatus, EscalateJob, LogLine, StoredAlert, db, follow_up, partition,
 };
 use crate::{escalation::EngineConfig, store::Store};
 
@@ -160,12 +159,13 @@ pub async fn snooze(
         by: by.map(str::to_owned),
         until_ms,
     };
-    log::append_in(&mut tx, db, &[(&alert.id, line)], now_ms).await?;
-    follow_up::sync_in(
+    follow_up::tell_in(
         &mut tx,
         store,
         queue,
-        [(alert.account_id.as_str(), alert.id.as_str())],
+        (&alert.account_id, &alert.id),
+        Some(line),
+        now_ms,
     )
     .await?;
     tx.commit().await?;
@@ -193,6 +193,7 @@ pub async fn end(
         tx.rollback().await?;
         return Ok(false);
     };
+    let mut line = None;
     if alert.status == AlertStatus::Open && alert.kind == AlertKind::Alert {
         // A step is pending when the chain has not ended and the alert has a step due (an alert a
         // maintenance window holds has none: its window's end starts its escalation).
@@ -201,16 +202,17 @@ pub async fn end(
             let job = resume_timer(&alert, &format!("after-snooze-{until_ms}"), now_ms)?;
             queue.enqueue_in(&mut tx, job).await?;
         }
-        let line = LogLine::SnoozeEnded {
+        line = Some(LogLine::SnoozeEnded {
             step: pending.then_some(alert.position.step),
-        };
-        log::append_in(&mut tx, db, &[(&alert.id, line)], now_ms).await?;
+        });
     }
-    follow_up::sync_in(
+    follow_up::tell_in(
         &mut tx,
         store,
         queue,
-        [(alert.account_id.as_str(), alert.id.as_str())],
+        (&alert.account_id, &alert.id),
+        line,
+        now_ms,
     )
     .await?;
     tx.commit().await?;

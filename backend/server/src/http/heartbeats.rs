@@ -95,25 +95,24 @@ pub(super) async fn update(
     AppJson(input): AppJson<HeartbeatInput>,
 ) -> AppResult<Json<Heartbeat>> {
     AppError::first_invalid(validate::heartbeat(&input))?;
-    let was_paused = state.store.get_heartbeat(&account, &id).await?.paused;
     let mut updated = state.store.update_heartbeat(&account, &id, &input).await?;
-    if updated.paused && !was_paused {
-        stand_down(&state, &account, &id, false).await?;
+    // A paused heartbeat has no miss (pausing takes it back), so this finds nothing to do once it is paused.
+    if updated.missed && updated.paused && stand_down(&state, &account, &id, false).await? {
         // As it is now: the miss was taken back.
         updated = state.store.get_heartbeat(&account, &id).await?;
     }
     Ok(Json(updated.to_api(&state.public_url)))
 }
 
-/// A heartbeat paused or about to be deleted closes its open missed-alert, saying why.
-async fn stand_down(state: &AppState, account: &str, id: &str, deleted: bool) -> AppResult<()> {
+/// A heartbeat paused or about to be deleted takes its miss back and closes its open missed-alert, saying
+/// why; true when there was a miss to take back.
+async fn stand_down(state: &AppState, account: &str, id: &str, deleted: bool) -> AppResult<bool> {
     let now = state.queue.now_ms();
-    if let Some(alert) =
-        alerts::heartbeat::stand_down(&state.store, &state.queue, account, id, deleted, now).await?
-    {
+    let done = alerts::heartbeat::stand_down(&state.store, &state.queue, account, id, deleted, now).await?;
+    if let Some(Some(alert)) = &done {
         tracing::info!(heartbeat = %id, alert = %alert, deleted, "Heartbeat stood down: its missed-alert was closed.");
     }
-    Ok(())
+    Ok(done.is_some())
 }
 
 /// Delete a heartbeat: its clock stops, its ping URL stops working, and its open missed-alert is closed (the
@@ -127,7 +126,6 @@ pub(super) async fn delete(
     AppPath(id): AppPath<String>,
 ) -> AppResult<StatusCode> {
     // Before the delete: the heartbeat's row says which alert its miss opened.
-    state.store.get_heartbeat(&account, &id).await?;
     stand_down(&state, &account, &id, true).await?;
     state.store.delete_heartbeat(&account, &id).await?;
     Ok(StatusCode::NO_CONTENT)

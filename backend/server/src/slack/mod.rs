@@ -594,7 +594,8 @@ async fn pace_channel(slack: &Slack, account: &str, channel: &str) -> Result<(),
     }
 }
 
-async fn record(
+/// Records a post of `alert` (a DM, a mention) by its reference, so a retry can tell it went out.
+pub(crate) async fn record(
     db: &klaxon_db::Database,
     alert: &StoredAlert,
     kind: store::Kind,

@@ -21,7 +21,7 @@ use super::{
     client::Args,
     interactions::Press,
     render,
-    store::{self, Kind, NewPosted},
+    store::{self, Kind},
 };
 use crate::{
     alerts::{self, AlertError, LogLine, StoredAlert},
@@ -264,21 +264,7 @@ pub async fn send_reminder(
     let (ts, channel) = slack
         .post(&alert.account_id, &channel, &message, None, false)
         .await?;
-    store::record(
-        db,
-        NewPosted {
-            account_id: &alert.account_id,
-            alert_id: Some(&alert.id),
-            kind: Kind::Dm,
-            reference: &reference,
-            channel: &channel,
-            ts: &ts,
-            version: alert.version,
-        },
-        now_ms,
-    )
-    .await
-    .map_err(|e| NotifyError::Transient(format!("reminded, but could not record it: {e}")))
+    super::record(db, alert, Kind::Dm, &reference, &channel, &ts, now_ms).await
 }
 
 #[cfg(test)]

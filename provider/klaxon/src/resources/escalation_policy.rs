@@ -121,7 +121,7 @@ impl Resource<KlaxonData> for EscalationPolicyResource {
                 .attribute(Attribute::computed("timeline", Type::List(Box::new(Type::String))).description(
                     "Who is paged when, in words, planned from the configuration so a plan shows the \
                      timeline before and after an edit: one line per step of the first round (`0 min: DM a \
-                     random active member of payments`, `5 min: DM U0PAY1XXX`, `15 min: @here in \
+                     random active member of payments`, `5 min: DM U0PAYLEAD1`, `15 min: @here in \
                      C0PAYMENTS`), then `then again from minute 30, twice` when the chain repeats and a \
                      line for reminders. The same words `POST /v1/escalation-policies/{id}/simulate` answers \
                      as `summary`. Unknown until apply while the team or a step is not known at plan time.",
