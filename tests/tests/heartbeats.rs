@@ -417,10 +417,10 @@ fn bad_input_is_refused_with_the_field_and_changes_nothing(db: Db) {
         (with("grace_minutes", json!(1441)), 400, "grace_minutes"),
         (with("name", json!(" ")), 400, "name"),
         (with("name", json!("x".repeat(101))), 400, "name"),
-        (with("team_id", json!("team_nope")), 404, "team_id"),
+        (with("team_id", json!("team_nope")), 422, "team_id"),
         (
             with("escalation_policy_id", json!("policy_nope")),
-            404,
+            422,
             "escalation_policy_id",
         ),
         (

@@ -320,7 +320,7 @@ fn deleting_a_window_releases_its_alerts_at_once(db: Db) {
     assert_eq!(status, 404);
 }
 
-/// Bad windows answer 400 naming the field (404 for a reference that does not exist) and store nothing;
+/// Bad windows answer 400 naming the field (422 for a reference that does not exist) and store nothing;
 /// good ones go through the whole API.
 fn invalid_windows_are_refused_naming_the_field_and_nothing_is_stored(db: Db) {
     let Some(r) = rig(db, &[]) else { return };
@@ -400,14 +400,14 @@ fn invalid_windows_are_refused_naming_the_field_and_nothing_is_stored(db: Db) {
         (
             json!({"endpoint_ids": ["ep_nope"], "starts_at": "2026-12-05T22:00:00Z",
                 "ends_at": "2026-12-05T23:00:00Z"}),
-            404,
+            422,
             "endpoint_ids",
             "ep_nope",
         ),
         (
             json!({"team_id": "team_nope", "starts_at": "2026-12-05T22:00:00Z",
                 "ends_at": "2026-12-05T23:00:00Z"}),
-            404,
+            422,
             "team_id",
             "team_nope",
         ),

@@ -14,7 +14,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
-    /// Stable code: `invalid_json`, `invalid_field`, `unauthorized`, `not_found`, `conflict`,
+    /// Stable code: `invalid_json`, `invalid_field`, `unauthorized`, `not_found`, `missing_reference`, `conflict`,
     /// `payload_too_large`, `rate_limited`, `forbidden`, `internal`.
     pub code: String,
     /// Human-readable explanation.

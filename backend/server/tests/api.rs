@@ -335,7 +335,7 @@ async fn tenants_are_isolated(db: Database) {
         .await;
     assert_eq!(
         (s, &err["error"]["field"]),
-        (StatusCode::NOT_FOUND, &json!("team_id"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("team_id"))
     );
     let (s, err) = app
         .as_b(
@@ -346,7 +346,7 @@ async fn tenants_are_isolated(db: Database) {
         .await;
     assert_eq!(
         (s, &err["error"]["field"]),
-        (StatusCode::NOT_FOUND, &json!("team_id"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("team_id"))
     );
     // Everything of A is untouched.
     for (path, obj, _) in &objects {
@@ -490,22 +490,23 @@ async fn bad_input_is_rejected_and_stores_nothing(db: Database) {
         (
             "/v1/endpoints",
             r#"{"team_id": "team_nope", "name": "e"}"#.into(),
-            "not_found",
+            "missing_reference",
             Some("team_id"),
         ),
         (
             "/v1/endpoints",
             format!(r#"{{"team_id": "{tid}", "name": "e", "escalation_policy_id": "pol_nope"}}"#),
-            "not_found",
+            "missing_reference",
             Some("escalation_policy_id"),
         ),
     ];
     for (path, body, code, field) in &cases {
         let before = app.count(path).await;
         let (status, err) = app.raw_a(Method::POST, path, body).await;
-        // A reference to an object the account does not have is a 404 naming the field, like reading it.
-        let expected = if *code == "not_found" {
-            StatusCode::NOT_FOUND
+        // A reference to an object the account does not have is a 422 naming the field: a 404 would say the
+        // object at the URL is gone.
+        let expected = if *code == "missing_reference" {
+            StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::BAD_REQUEST
         };

@@ -236,7 +236,8 @@ fn endpoint_body(team: &Value, policy: &Value) -> Value {
 }
 
 /// Creates that may refer to another object: the body with references to account A's objects. Another account
-/// sending it must get 404 (a create that refers to nothing is listed with `None`).
+/// sending it must get 422, as for an id that never existed (a create that refers to nothing is listed with
+/// `None`).
 const CREATE_REFERENCES: &[(&str, Option<&str>)] = &[
     ("create_team", None),
     ("create_escalation_policy", Some("team")),
@@ -383,8 +384,8 @@ async fn management_routes_need_a_token_and_keep_accounts_apart(db: Database) {
             // B's creates and drafts that name A's objects.
             (None, _) if body.is_some() && operation != "create_team" => {
                 assert_eq!(
-                    status,
-                    StatusCode::NOT_FOUND,
+                    (status, answer["error"]["code"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_reference")),
                     "{what} naming A's objects: {answer}"
                 );
             }

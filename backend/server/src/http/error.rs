@@ -37,7 +37,9 @@ pub enum AppError {
     /// No such object in the caller's account (404), whether it never existed or belongs to another account.
     #[error("not found")]
     NotFound,
-    /// The body refers to an object that does not exist in the caller's account (404, the field named).
+    /// The body refers to an object that does not exist in the caller's account (422, the field named). Not a
+    /// 404: that answer means the object the URL names is gone, and a client that reads it so (as Terraform
+    /// providers do) must never take "your team_id names nothing" for "this policy was deleted".
     #[error("{message}")]
     MissingReference {
         /// What is missing.
@@ -133,9 +135,12 @@ impl IntoResponse for AppError {
                 "no such object".to_owned(),
                 None,
             ),
-            Self::MissingReference { message, field } => {
-                (StatusCode::NOT_FOUND, "not_found", message, Some(field))
-            }
+            Self::MissingReference { message, field } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "missing_reference",
+                message,
+                Some(field),
+            ),
             Self::Conflict { message, field } => (StatusCode::CONFLICT, "conflict", message, field),
             e @ Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,

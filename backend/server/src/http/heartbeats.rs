@@ -21,7 +21,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/v1/heartbeats", tag = "heartbeats", operation_id = "create_heartbeat",
     request_body = HeartbeatInput,
     responses((status = 201, body = Heartbeat),
-        (status = 404, body = ErrorBody, description = "The team or the policy does not exist in the account."),
+        (status = 422, body = ErrorBody, description = "The team or the policy does not exist in the account."),
         (status = 409, body = ErrorBody, description = "The team has a heartbeat with this name, or the \
             policy belongs to another team.")),
     security(("bearer" = [])))]
@@ -84,7 +84,8 @@ pub(super) async fn list(
 #[utoipa::path(put, path = "/v1/heartbeats/{id}", tag = "heartbeats", operation_id = "update_heartbeat",
     params(("id" = String, Path)), request_body = HeartbeatInput,
     responses((status = 200, body = Heartbeat),
-        (status = 404, body = ErrorBody, description = "No such heartbeat, or the policy does not exist."),
+        (status = 404, body = ErrorBody, description = "No such heartbeat."),
+        (status = 422, body = ErrorBody, description = "The policy does not exist in the account."),
         (status = 409, body = ErrorBody, description = "Another heartbeat of the team has this name, the \
             policy belongs to another team, or the body names another team (a heartbeat cannot move).")),
     security(("bearer" = [])))]

@@ -89,6 +89,8 @@ pub(super) async fn update(
     AppJson(input): AppJson<MaintenanceWindowInput>,
 ) -> AppResult<Json<MaintenanceWindow>> {
     AppError::first_invalid(maintenance::validate(&input))?;
+    // The window first: a window that is not there is a 404 whatever the body names.
+    state.store.get_window(&account, &id).await?;
     state.store.check_window_refs(&account, &input).await?;
     let now = state.queue.now_ms();
     let mut tx = state

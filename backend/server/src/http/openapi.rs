@@ -8,8 +8,8 @@
 //! - the rules the server enforces on each field (patterns, lengths, ranges), taken from
 //!   `klaxon_api::validate`, the code that enforces them;
 //! - the errors every operation can answer: 401 where a token is required, 400 where there is a body or a
-//!   query, 413 where there is a body, 404 where a path names an object (or a body may refer to one), 500
-//!   everywhere;
+//!   query, 413 where there is a body, 404 where a path names an object, 422 where a body may refer to one
+//!   (a `*_id` or `*_ids` field), 500 everywhere;
 //! - list parameters as they are read (optional, never null, `limit` in its range);
 //! - for each create, the `Location` of the new object and links to the operations on it, so a client (or
 //!   a stateful test) can follow from a create to its reads, updates, actions and delete.
@@ -110,6 +110,7 @@ fn finish(mut doc: Value) -> Value {
         apply_rule(&mut doc, r);
     }
     add_common_responses(&mut doc);
+    let referring = schemas_that_refer(&doc);
     let paths: Vec<String> = doc["paths"]
         .as_object()
         .map(|p| p.keys().cloned().collect())
@@ -118,7 +119,7 @@ fn finish(mut doc: Value) -> Value {
         for (_, op) in operations_mut(&mut doc, path) {
             read_queries_as_read(op);
             apply_operation_rules(op);
-            add_errors(op);
+            add_errors(op, &referring);
         }
     }
     add_create_links(&mut doc, &paths);
@@ -212,8 +213,10 @@ fn add_common_responses(doc: &mut Value) {
     let responses = json!({
         "BadRequest": error("The body or query is malformed or breaks a rule; `field` names the offending field."),
         "Unauthorized": error("No API token, or one the server does not know (`WWW-Authenticate: Bearer`)."),
-        "NotFound": error("No such object in this account (objects of other accounts are not found either); \
-            for a write, `field` names a referenced object that does not exist."),
+        "NotFound": error("The object the path names is not in this account (objects of other accounts are not \
+            found either)."),
+        "MissingReference": error("The body refers to an object that is not in this account; `field` names \
+            the reference (code `missing_reference`). The object the path names, if any, exists."),
         "PayloadTooLarge": error("The body is larger than the limit the message states."),
         "Internal": error("The server failed; the detail is in its log, not in the answer."),
     });
@@ -368,8 +371,42 @@ fn drop_null(schema: &mut Value) {
     }
 }
 
+/// Whether a field names another object by id.
+fn is_reference(field: &str) -> bool {
+    field.ends_with("_id") || field.ends_with("_ids")
+}
+
+/// The named schemas with a field that refers to another object.
+fn schemas_that_refer(doc: &Value) -> Vec<String> {
+    doc["components"]["schemas"]
+        .as_object()
+        .map(|schemas| {
+            schemas
+                .iter()
+                .filter(|(_, s)| {
+                    s["properties"]
+                        .as_object()
+                        .is_some_and(|p| p.keys().any(|k| is_reference(k)))
+                })
+                .map(|(name, _)| format!("#/components/schemas/{name}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the operation's body may refer to another object (`referring`: from `schemas_that_refer`).
+fn body_refers(op: &Value, referring: &[String]) -> bool {
+    let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+    match schema["$ref"].as_str() {
+        Some(name) => referring.iter().any(|r| r == name),
+        None => schema["properties"]
+            .as_object()
+            .is_some_and(|p| p.keys().any(|k| is_reference(k))),
+    }
+}
+
 /// Adds the errors an operation of this shape can answer, unless it documents them itself.
-fn add_errors(op: &mut Value) {
+fn add_errors(op: &mut Value, referring: &[String]) {
     let secured = op
         .get("security")
         .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty()));
@@ -381,6 +418,7 @@ fn add_errors(op: &mut Value) {
         .unwrap_or_default();
     let has_query = params.iter().any(|p| p["in"] == "query");
     let has_path = params.iter().any(|p| p["in"] == "path");
+    let refers = secured && body_refers(op, referring);
     let Some(Value::Object(responses)) = op.get_mut("responses") else {
         return;
     };
@@ -395,8 +433,11 @@ fn add_errors(op: &mut Value) {
     if secured {
         add("401", "Unauthorized");
     }
-    if has_path || (secured && has_body) {
+    if has_path {
         add("404", "NotFound");
+    }
+    if refers {
+        add("422", "MissingReference");
     }
     if has_body {
         add("413", "PayloadTooLarge");
