@@ -115,6 +115,28 @@ fn alerts_in_a_window_are_posted_marked_and_escalate_from_step_one_when_it_ends(
         let a = r.alert(id);
         assert_eq!(a["status"], "open", "{a}");
         assert!(a["escalation"]["next_at"].is_null(), "no escalation timer: {a}");
+        // The API says why: the window holds it until its end.
+        assert_eq!(a["maintenance"]["window_id"], window["id"], "{a}");
+        assert_eq!(a["maintenance"]["until"], window["ends_at"], "{a}");
+    }
+    let open = r.api(Method::GET, "/v1/alerts?status=open", None);
+    let listed: Vec<&Value> = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["id"] == held.as_str() || a["title"] == "before the window")
+        .collect();
+    assert_eq!(listed.len(), 2, "{open}");
+    for a in listed {
+        let expected = if a["id"] == held.as_str() {
+            window["id"].clone()
+        } else {
+            Value::Null
+        };
+        assert_eq!(
+            a["maintenance"]["window_id"], expected,
+            "the list shows holds too: {a}"
+        );
     }
     r.wait_message("held in maintenance", "In maintenance");
     r.wait_thread(
@@ -123,6 +145,8 @@ fn alerts_in_a_window_are_posted_marked_and_escalate_from_step_one_when_it_ends(
     );
     assert_eq!(r.press("klaxon.ack", &acked, BOB).0, 200);
     r.wait_message("acked in maintenance", &format!("Acknowledged* by <@{BOB}>"));
+    // Acknowledged, it is still held (were it unacknowledged before the end, it would escalate then).
+    assert_eq!(r.alert(&acked)["maintenance"]["window_id"], window["id"]);
     // The held alerts have no timer, so no step can have run: nobody was paged.
     assert_eq!(dms_about(&r, ALICE, "held in maintenance"), 0);
     assert_eq!(mentions_about(&r, "held in maintenance"), 0);
@@ -147,11 +171,13 @@ fn alerts_in_a_window_are_posted_marked_and_escalate_from_step_one_when_it_ends(
     });
     let a = r.alert(&held);
     assert_eq!(a["escalation"]["round"], 0, "{a}");
+    assert!(a["maintenance"].is_null(), "released: {a}");
     r.wait_thread("acked in maintenance", "The maintenance window ended.");
     // Its release committed without a timer: no step of it can run any more.
     assert_eq!(dms_about(&r, ALICE, "acked in maintenance"), 0);
     assert_eq!(mentions_about(&r, "acked in maintenance"), 0);
     assert!(r.alert(&acked)["escalation"]["next_at"].is_null());
+    assert!(r.alert(&acked)["maintenance"].is_null(), "released");
 }
 
 /// A held alert snoozed for less than the window: the snooze's end says so in the thread and pages nobody
@@ -282,6 +308,9 @@ fn deleting_a_window_releases_its_alerts_at_once(db: Db) {
     r.wait_or_dump("the DM of the passed alert", WAIT, |_| {
         dms_about(&r, ALICE, "passed in maintenance") > 0
     });
+    // Escalating, it is no longer shown as held; the other one is.
+    assert!(r.alert(&passed)["maintenance"].is_null());
+    assert_eq!(r.alert(&id)["maintenance"]["window_id"], window["id"]);
 
     // Shortening it is re-examined at once too: still in effect, so still held.
     let (status, _) = send(

@@ -223,6 +223,43 @@ pub enum Release {
     },
 }
 
+/// An alert's unreleased hold, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The window holding it.
+    pub window_id: String,
+    /// When the hold ends, Unix milliseconds.
+    pub until_ms: i64,
+}
+
+/// The unreleased holds of `ids` (alerts of `account`), keyed by alert id; alerts not held are missing.
+pub async fn holds_of(
+    store: &Store,
+    account: &str,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Held>, AlertError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let db = store.database();
+    let rows = sqlx::query(db::alert_sql!(db, "maintenance_holds_of_alerts"))
+        .bind(account)
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("alert_id")?,
+                Held {
+                    window_id: row.try_get("window_id")?,
+                    until_ms: row.try_get("until_ms")?,
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Re-examines `alert_id`'s hold at the queue's now: still held (its window still in effect and covering
 /// it: the hold follows the window's current end), or released once, in one transaction.
 pub async fn release(store: &Store, queue: &Queue, alert_id: &str) -> Result<Release, AlertError> {

@@ -35,7 +35,7 @@ pub use actions::{Acted, Action, act, digest_of, get, get_any, list, open_in_wor
 pub use follow_up::{EscalateJob, SyncJob};
 pub use ingest::{IngestAction, Ingested, ingest};
 pub use log::{LogEntry, LogLine};
-pub use view::{ActionInput, Alert, AlertQuery, CreateAlertInput, Escalation};
+pub use view::{ActionInput, Alert, AlertQuery, CreateAlertInput, Escalation, MaintenanceHold};
 
 use crate::{
     escalation::{Policy, Position},

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{AlertKind, AlertStatus, Details, StoredAlert};
+use crate::escalation::Position;
 
 /// An alert or notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -58,10 +59,24 @@ pub struct Alert {
     pub snoozed_until: Option<String>,
     /// Who snoozed it, when someone did and said who.
     pub snoozed_by: Option<String>,
+    /// While the alert is held by a maintenance window (it opened during one, and is neither closed nor passed
+    /// on): nobody is paged until the hold ends; if it is still open then, its escalation starts from the
+    /// first step. Null otherwise. The channel message carries the same "In maintenance" mark.
+    pub maintenance: Option<MaintenanceHold>,
     /// Where Slack shows it: `posted` (its own message), `digest` (in its channel's digest, during a storm) or
     /// `delayed` (its message waits for the channel's pace or for Slack to answer); null when Slack is not
     /// configured.
     pub delivery: Option<String>,
+}
+
+/// The maintenance window holding an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MaintenanceHold {
+    /// The window that holds it (when several cover it, the one ending last).
+    pub window_id: String,
+    /// When the hold ends and escalation starts (RFC 3339): the end of the window's occurrence, following
+    /// the window when it is changed.
+    pub until: String,
 }
 
 /// Where an alert's escalation stands.
@@ -83,9 +98,17 @@ pub struct Escalation {
 }
 
 impl StoredAlert {
-    /// The API view, with `delivery` when Slack is on.
-    pub fn to_api_with(&self, slack_on: bool) -> Alert {
+    /// The API view, with `delivery` when Slack is on and the maintenance hold `held` (from
+    /// [`super::maintenance::holds_of`]) while it holds the alert: not closed, and not passed on (a pass
+    /// starts the escalation during the window), as the Slack mark.
+    pub fn to_api_with(&self, slack_on: bool, held: Option<&super::maintenance::Held>) -> Alert {
         let mut a = self.to_api();
+        a.maintenance = held
+            .filter(|_| self.status != AlertStatus::Closed && self.position == Position::START)
+            .map(|h| MaintenanceHold {
+                window_id: h.window_id.clone(),
+                until: rfc3339(h.until_ms),
+            });
         a.delivery = slack_on.then(|| {
             match self.slack_delivery.as_deref() {
                 Some("posted") => "posted",
@@ -97,7 +120,7 @@ impl StoredAlert {
         a
     }
 
-    /// The API view (without `delivery`).
+    /// The API view (without `delivery` and `maintenance`).
     pub fn to_api(&self) -> Alert {
         Alert {
             id: self.id.clone(),
@@ -138,6 +161,7 @@ impl StoredAlert {
                 .clone()
                 .filter(|_| self.status == AlertStatus::Open && self.snoozed_until_ms.is_some()),
             delivery: None,
+            maintenance: None,
         }
     }
 }

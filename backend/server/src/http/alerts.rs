@@ -15,7 +15,10 @@ use super::{
     optional_body,
 };
 use crate::{
-    alerts::{self, Action, ActionInput, Alert, AlertError, AlertQuery, CreateAlertInput, IngestAction},
+    alerts::{
+        self, Action, ActionInput, Alert, AlertError, AlertQuery, AlertStatus, CreateAlertInput,
+        IngestAction, StoredAlert,
+    },
     event::{Event, EventKind, EventStatus, Severity},
     store::{IngestEndpoint, StoreError},
 };
@@ -27,6 +30,33 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ack))
         .routes(routes!(close))
         .routes(routes!(pass))
+}
+
+/// The API views of `alerts` (of `account`): `delivery` when Slack is on, and the maintenance hold of each
+/// alert not closed.
+pub(super) async fn views(state: &AppState, account: &str, alerts: &[&StoredAlert]) -> AppResult<Vec<Alert>> {
+    let open: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a.status != AlertStatus::Closed)
+        .map(|a| a.id.as_str())
+        .collect();
+    let holds = alerts::maintenance::holds_of(&state.store, account, &open).await?;
+    Ok(alerts
+        .iter()
+        .map(|a| a.to_api_with(state.slack.is_some(), holds.get(&a.id)))
+        .collect())
+}
+
+/// The API view of one alert of `account` (see [`views`]).
+pub(super) async fn view(state: &AppState, account: &str, alert: &StoredAlert) -> AppResult<Alert> {
+    let held = if alert.status != AlertStatus::Closed {
+        alerts::maintenance::holds_of(&state.store, account, &[alert.id.as_str()])
+            .await?
+            .remove(&alert.id)
+    } else {
+        None
+    };
+    Ok(alert.to_api_with(state.slack.is_some(), held.as_ref()))
 }
 
 impl From<AlertError> for AppError {
@@ -95,7 +125,7 @@ pub(super) async fn create(
     };
     let now = state.queue.now_ms();
     let done = alerts::ingest(&state.store, &state.queue, &endpoint, &event, now).await?;
-    let alert = done.alert.to_api_with(state.slack.is_some());
+    let alert = view(&state, &endpoint.account_id, &done.alert).await?;
     Ok(match done.action {
         IngestAction::Created => Created::at(format!("/v1/alerts/{}", alert.id), alert).into_response(),
         IngestAction::Grouped | IngestAction::Resolved => Json(alert).into_response(),
@@ -112,12 +142,9 @@ pub(super) async fn list(
 ) -> AppResult<Json<Page<Alert>>> {
     let limit = page_limit(q.limit, q.cursor.as_deref())?;
     let page = alerts::list(&state.store, &account, q.status, q.cursor.as_deref(), limit).await?;
+    let items: Vec<&StoredAlert> = page.items.iter().collect();
     Ok(Json(Page {
-        items: page
-            .items
-            .iter()
-            .map(|a| a.to_api_with(state.slack.is_some()))
-            .collect(),
+        items: views(&state, &account, &items).await?,
         next_cursor: page.next_cursor,
     }))
 }
@@ -130,11 +157,8 @@ pub(super) async fn read(
     Account(account): Account,
     AppPath(id): AppPath<String>,
 ) -> AppResult<Json<Alert>> {
-    Ok(Json(
-        alerts::get(&state.store, &account, &id)
-            .await?
-            .to_api_with(state.slack.is_some()),
-    ))
+    let alert = alerts::get(&state.store, &account, &id).await?;
+    Ok(Json(view(&state, &account, &alert).await?))
 }
 
 /// Acknowledge an alert: escalation stops. Acknowledging twice is one acknowledgement; a notification
@@ -212,5 +236,5 @@ async fn apply(
     if done.changed {
         tracing::info!(alert = %id, action = action.as_str(), by = input.by.as_deref().unwrap_or("-"), "Alert action applied.");
     }
-    Ok(Json(done.alert.to_api_with(state.slack.is_some())))
+    Ok(Json(view(&state, &account, &done.alert).await?))
 }

@@ -79,7 +79,7 @@ pub(super) async fn snooze_alert(
     if done.changed {
         tracing::info!(alert = %id, by = input.by.as_deref().unwrap_or("-"), until = until_ms, "Alert snoozed.");
     }
-    Ok(Json(done.alert.to_api_with(state.slack.is_some())))
+    Ok(Json(super::alerts::view(&state, &account, &done.alert).await?))
 }
 
 /// When the snooze of `input` ends, in Unix milliseconds, checked; `minute_ms` is a policy minute.
