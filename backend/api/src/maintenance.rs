@@ -50,10 +50,11 @@ pub struct MaintenanceWindow {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Recurrence {
-    /// Standard 5-field cron expression: minute (0-59), hour (0-23), day of month (1-31), month (1-12), day
-    /// of week (0-7, 0 and 7 are Sunday). Each field is `*`, a number, a range `a-b`, a step `*/n`, `a-b/n`
-    /// or `a/n`, or a comma-separated list of these. As in cron, when both day fields are restricted a day
-    /// matching either one matches. Example: `0 22 * * 6` (Saturdays at 22:00).
+    /// Standard 5-field cron expression: minute (0-59), hour (0-23), day of month (1-31), month (1-12 or
+    /// `JAN`-`DEC`), day of week (0-7 or `SUN`-`SAT`; 0 and 7 are Sunday). Each field is `*`, a value, a
+    /// range `a-b`, a step `*/n`, `a-b/n` or `a/n`, or a comma-separated list of these; names are
+    /// case-insensitive and go wherever a number does (`MON-FRI`). As in cron, when both day fields are
+    /// restricted a day matching either one matches. Example: `0 22 * * SAT` (Saturdays at 22:00).
     pub cron: String,
     /// Length of each occurrence in minutes, 1 to 10080 (7 days).
     #[serde(deserialize_with = "crate::int::u32")]
@@ -384,11 +385,12 @@ pub struct Cron {
     any_weekday: bool,
 }
 
-/// One field's name and range.
+/// One field's name, range and the names its values may also be written with (from `min`).
 struct Field {
     name: &'static str,
     min: u32,
     max: u32,
+    names: &'static [&'static str],
 }
 
 const FIELDS: [Field; 5] = [
@@ -396,26 +398,33 @@ const FIELDS: [Field; 5] = [
         name: "minute",
         min: 0,
         max: 59,
+        names: &[],
     },
     Field {
         name: "hour",
         min: 0,
         max: 23,
+        names: &[],
     },
     Field {
         name: "day of month",
         min: 1,
         max: 31,
+        names: &[],
     },
     Field {
         name: "month",
         min: 1,
         max: 12,
+        names: &[
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ],
     },
     Field {
         name: "day of week",
         min: 0,
         max: 7,
+        names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
     },
 ];
 
@@ -489,13 +498,13 @@ fn parse_field(text: &str, field: &Field) -> Result<u64, String> {
         let (lo, hi) = if range == "*" {
             (field.min, field.max)
         } else if let Some((a, b)) = range.split_once('-') {
-            let (a, b) = (number(a)?, number(b)?);
+            let (a, b) = (value(a, field)?, value(b, field)?);
             if a > b {
                 return Err(format!("the range {a}-{b} runs backwards"));
             }
             (a, b)
         } else {
-            let a = number(range)?;
+            let a = value(range, field)?;
             // `a/n` is `a-max/n`, as in cron.
             (a, if step.is_some() { field.max } else { a })
         };
@@ -512,6 +521,20 @@ fn parse_field(text: &str, field: &Field) -> Result<u64, String> {
         }
     }
     Ok(set)
+}
+
+/// A value of `field`: a number, or one of its names.
+fn value(s: &str, field: &Field) -> Result<u32, String> {
+    if s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) && !field.names.is_empty() {
+        return field
+            .names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(s))
+            .and_then(|i| u32::try_from(i).ok())
+            .map(|i| field.min + i)
+            .ok_or_else(|| format!("{s:?} is not a number or one of {}", field.names.join(", ")));
+    }
+    number(s)
 }
 
 fn number(s: &str) -> Result<u32, String> {
@@ -598,6 +621,20 @@ mod tests {
     }
 
     #[test]
+    fn cron_names_are_the_numbers_they_stand_for() {
+        for (named, numbered) in [
+            ("0 22 * * SAT", "0 22 * * 6"),
+            ("0 9 * * mon-fri", "0 9 * * 1-5"),
+            ("0 0 1 jan,Jul *", "0 0 1 1,7 *"),
+            ("0 0 * NOV-DEC SUN", "0 0 * 11-12 0"),
+            ("0 0 * * SUN,7", "0 0 * * 0"),
+            ("*/30 * * FEB/2 *", "*/30 * * 2-12/2 *"),
+        ] {
+            assert_eq!(Cron::parse(named), Cron::parse(numbered), "{named:?}");
+        }
+    }
+
+    #[test]
     fn cron_refusals_say_which_field() {
         for (expr, says) in [
             ("* * * *", "5-field"),
@@ -612,7 +649,10 @@ mod tests {
             ("a * * * *", "not a number"),
             ("1,,2 * * * *", "empty item"),
             ("-1 * * * *", "minute field"),
-            ("* * * JAN *", "month field"),
+            ("* * * JANUARY *", "month field"),
+            ("* * * * MON-FOO", "one of SUN, MON"),
+            ("* * * * */MON", "not a number"),
+            ("* MON * * *", "hour field"),
         ] {
             let e = Cron::parse(expr).unwrap_err();
             assert!(e.contains(says), "{expr:?}: {e}");

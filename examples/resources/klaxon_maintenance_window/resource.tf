@@ -28,7 +28,7 @@ resource "klaxon_maintenance_window" "weekly_batch" {
   description  = "Weekly batch jobs"
 
   recurrence {
-    cron             = "0 22 * * 6"
+    cron             = "0 22 * * SAT"
     duration_minutes = 120
     time_zone        = "Europe/Paris"
   }

@@ -262,7 +262,7 @@ async fn tenants_are_isolated(db: Database) {
         .await;
     assert_eq!(
         (status, e["error"]["field"].as_str()),
-        (StatusCode::NOT_FOUND, Some("endpoint_id"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("endpoint_id"))
     );
     let (status, e) = app
         .b(
@@ -273,7 +273,7 @@ async fn tenants_are_isolated(db: Database) {
         .await;
     assert_eq!(
         (status, e["error"]["field"].as_str()),
-        (StatusCode::NOT_FOUND, Some("team_id"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("team_id"))
     );
     // A's alert is untouched.
     let read = app.ok(Method::GET, &format!("/v1/alerts/{id}"), None).await;

@@ -105,10 +105,12 @@ impl Resource<KlaxonData> for MaintenanceWindowResource {
                             )
                             .attribute(Attribute::required("cron", Type::String).description(
                                 "Standard 5-field cron expression of the occurrences' starts: minute (0-59), hour \
-                                 (0-23), day of month (1-31), month (1-12), day of week (0-7, 0 and 7 are Sunday). \
-                                 Each field is `*`, a number, a range `a-b`, a step `*/n`, `a-b/n` or `a/n`, or a \
-                                 comma-separated list of these; when both day fields are restricted, a day matching \
-                                 either one matches (as in cron). Example: `0 22 * * 6` (Saturdays at 22:00).",
+                                 (0-23), day of month (1-31), month (1-12 or `JAN`-`DEC`), day of week (0-7 or \
+                                 `SUN`-`SAT`; 0 and 7 are Sunday). Each field is `*`, a value, a range `a-b`, a step \
+                                 `*/n`, `a-b/n` or `a/n`, or a comma-separated list of these; names are \
+                                 case-insensitive and go wherever a number does (`MON-FRI`). When both day fields \
+                                 are restricted, a day matching either one matches (as in cron). Example: \
+                                 `0 22 * * SAT` (Saturdays at 22:00).",
                             ))
                             .attribute(Attribute::required("duration_minutes", Type::Number).description(
                                 "Length of each occurrence in minutes, 1 to 10080 (7 days).",
