@@ -279,6 +279,85 @@ fn data_sources_read_by_name() {
     tf.assert_quiet();
 }
 
+/// An endpoint and a heartbeat looked up from another configuration (the same account): the ids and the
+/// secret URLs are those of the objects, and a name that is not there fails the plan saying so.
+#[test]
+fn endpoint_and_heartbeat_data_sources_read_by_team_and_name() {
+    let server = Server::start_sqlite();
+    let token = server.create_account("tf");
+    let owner = Terraform::new(&server.url, &token);
+    owner.write(&format!(
+        r#"{}
+resource "klaxon_heartbeat" "backup" {{
+  team_id          = klaxon_team.sre.id
+  name             = "nightly-backup"
+  interval_minutes = 1440
+  grace_minutes    = 30
+}}
+output "endpoint_url" {{
+  value = nonsensitive(klaxon_endpoint.aws.sns_url)
+}}
+output "ping_url" {{
+  value = nonsensitive(klaxon_heartbeat.backup.ping_url)
+}}
+output "heartbeat_id" {{ value = klaxon_heartbeat.backup.id }}
+"#,
+        stack(STEPS, r#"["U0AAAAAAA"]"#, "")
+    ));
+    owner.apply();
+
+    let reader = Terraform::new(&server.url, &token);
+    let lookups = |endpoint: &str| {
+        format!(
+            r#"{HEADER}
+data "klaxon_team" "sre" {{
+  name = "sre"
+}}
+data "klaxon_endpoint" "aws" {{
+  team_id = data.klaxon_team.sre.id
+  name    = "{endpoint}"
+}}
+data "klaxon_heartbeat" "backup" {{
+  team_id = data.klaxon_team.sre.id
+  name    = "nightly-backup"
+}}
+output "endpoint" {{
+  value = "${{data.klaxon_endpoint.aws.id}} ${{nonsensitive(data.klaxon_endpoint.aws.sns_url)}} ${{join(",", sort(data.klaxon_endpoint.aws.allowed_topic_arns))}} ${{data.klaxon_endpoint.aws.escalation_policy_id}}"
+}}
+output "heartbeat" {{
+  value = "${{data.klaxon_heartbeat.backup.id}} ${{nonsensitive(data.klaxon_heartbeat.backup.ping_url)}} ${{data.klaxon_heartbeat.backup.interval_minutes}}+${{data.klaxon_heartbeat.backup.grace_minutes}} ${{data.klaxon_heartbeat.backup.paused}}"
+}}
+"#
+        )
+    };
+    reader.write(&lookups("aws-prod"));
+    reader.apply();
+    assert_eq!(
+        reader.output("endpoint"),
+        format!(
+            "{} {} arn:aws:sns:eu-west-1:123456789012:a,arn:aws:sns:eu-west-1:123456789012:b {}",
+            owner.output("endpoint_id"),
+            owner.output("endpoint_url"),
+            owner.output("policy_id")
+        )
+    );
+    assert_eq!(
+        reader.output("heartbeat"),
+        format!(
+            "{} {} 1440+30 false",
+            owner.output("heartbeat_id"),
+            owner.output("ping_url")
+        )
+    );
+    reader.assert_quiet();
+
+    reader.write(&lookups("aws-staging"));
+    let out = reader.run(&["plan", "-no-color"]);
+    let text = klaxon_tests::terraform::text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("No endpoint named \"aws-staging\""), "{text}");
+}
+
 #[test]
 fn fifty_teams_with_policies_and_endpoints_in_one_apply() {
     let server = Server::start_sqlite();

@@ -4,6 +4,7 @@ use klaxon_api::PolicyQuery;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, Context, DataSource, Mode, Nesting, Schema, Type, Value};
 
+use super::found_by_name;
 use crate::{
     KlaxonData,
     resources::{StepState, flatten_steps},
@@ -86,32 +87,17 @@ impl DataSource<KlaxonData> for PolicyDataSource {
             name: Some(name.clone()),
             ..PolicyQuery::default()
         };
-        match ctx.data().client.list_policies(&query).await {
-            Ok(page) => match page.items.into_iter().next() {
-                Some(p) => Some(PolicyLookup {
-                    team_id: Value::Known(p.team_id),
-                    name: Value::Known(p.name),
-                    id: Value::Known(p.id),
-                    steps: flatten_steps(p.steps),
-                    repeat: Value::Known(i64::from(p.repeat)),
-                    skip_inactive: Value::Known(p.skip_inactive),
-                    remind_after_minutes: p.remind_after_minutes.map(i64::from).into(),
-                }),
-                None => {
-                    ctx.error(
-                        format!("No escalation policy named {name:?}"),
-                        format!("Team {team_id:?} has no policy with this name."),
-                    );
-                    None
-                }
-            },
-            Err(e) => {
-                ctx.error(
-                    format!("Error looking up escalation policy {name:?}"),
-                    e.to_string(),
-                );
-                None
-            }
-        }
+        let result = ctx.data().client.list_policies(&query).await;
+        let owner = format!("Team {team_id:?}");
+        let p = found_by_name(ctx, "escalation policy", &name, &owner, result)?;
+        Some(PolicyLookup {
+            team_id: Value::Known(p.team_id),
+            name: Value::Known(p.name),
+            id: Value::Known(p.id),
+            steps: flatten_steps(p.steps),
+            repeat: Value::Known(i64::from(p.repeat)),
+            skip_inactive: Value::Known(p.skip_inactive),
+            remind_after_minutes: p.remind_after_minutes.map(i64::from).into(),
+        })
     }
 }

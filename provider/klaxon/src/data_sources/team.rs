@@ -4,6 +4,7 @@ use klaxon_api::TeamQuery;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Block, Context, DataSource, Schema, Type, Value};
 
+use super::found_by_name;
 use crate::KlaxonData;
 
 /// What the data source reads and returns.
@@ -59,27 +60,14 @@ impl DataSource<KlaxonData> for TeamDataSource {
             name: Some(name.clone()),
             ..TeamQuery::default()
         };
-        match ctx.data().client.list_teams(&query).await {
-            Ok(page) => match page.items.into_iter().next() {
-                Some(t) => Some(TeamLookup {
-                    name: Value::Known(t.name),
-                    id: Value::Known(t.id),
-                    slack_channel: Value::Known(t.slack_channel),
-                    members: Value::Known(t.members),
-                    description: t.description.into(),
-                }),
-                None => {
-                    ctx.error(
-                        format!("No team named {name:?}"),
-                        "The account has no team with this name.",
-                    );
-                    None
-                }
-            },
-            Err(e) => {
-                ctx.error(format!("Error looking up team {name:?}"), e.to_string());
-                None
-            }
-        }
+        let result = ctx.data().client.list_teams(&query).await;
+        let t = found_by_name(ctx, "team", &name, "The account", result)?;
+        Some(TeamLookup {
+            name: Value::Known(t.name),
+            id: Value::Known(t.id),
+            slack_channel: Value::Known(t.slack_channel),
+            members: Value::Known(t.members),
+            description: t.description.into(),
+        })
     }
 }
