@@ -22,6 +22,7 @@ on_both_stores!(
     until_nine_tomorrow_is_in_the_choosers_time_zone,
     bad_snoozes_are_refused_and_change_nothing,
     reminders_dm_the_acknowledger_until_the_alert_is_closed,
+    reminders_due_together_are_paced_not_refused,
 );
 
 /// A policy minute of 100 ms: "1 h" is 6 s.
@@ -463,4 +464,46 @@ fn reminders_dm_the_acknowledger_until_the_alert_is_closed(db: Db) {
         "no reminder is told after the close: {lines:#?}"
     );
     assert_eq!(pending(&r, &id, "escalation.remind"), 0);
+}
+
+/// Four alerts acknowledged by Alice together come due for their reminders together: they share her DM
+/// channel, where Slack shows one post a second, so they go out one by one instead of running into Slack's
+/// limit (the fake refuses a faster post with 429, as Slack does).
+fn reminders_due_together_are_paced_not_refused(db: Db) {
+    let Some(r) = fast_rig(db) else { return };
+    let mut policy = alice_then_bob(600);
+    policy["remind_after_minutes"] = json!(30); // 3 s
+    let url = setup(&r, policy);
+    let titles = ["paced one", "paced two", "paced three", "paced four"];
+    let ids: Vec<String> = titles.iter().map(|t| r.raise(&url, t)).collect();
+    for id in &ids {
+        r.post(&format!("/v1/alerts/{id}/ack"), json!({"by": ALICE}));
+    }
+    let reminded = |title: &str| {
+        r.slack
+            .dms(ALICE)
+            .iter()
+            .any(|d| d.text.starts_with("Reminder:") && d.text.contains(title))
+    };
+    r.wait_or_dump("a reminder of each alert", WAIT, |_| {
+        titles.iter().all(|t| reminded(t))
+    });
+    let refused: Vec<_> = r
+        .slack
+        .calls_of("chat.postMessage")
+        .into_iter()
+        .filter(|c| {
+            c.status == 429
+                && c.args["text"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Reminder:"))
+        })
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "reminders refused by Slack's rate limit: {refused:#?}"
+    );
+    for t in titles {
+        r.wait_thread(t, &format!("Reminded <@{ALICE}> by direct message"));
+    }
 }

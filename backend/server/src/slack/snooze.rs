@@ -261,6 +261,9 @@ pub async fn send_reminder(
         .map_err(|e| transient(&e))?;
     let recent = render::Recent::of(history.iter().map(|e| &e.line));
     let message = reminder_message(alert, &recent, period);
+    // Reminders share the person's DM channel with their pages: they take its post slots like any other
+    // post there, so a burst of reminders cannot run into Slack's per-channel limit and delay a page.
+    super::pace_channel(slack, &alert.account_id, &channel).await?;
     let (ts, channel) = slack
         .post(&alert.account_id, &channel, &message, None, false)
         .await?;
