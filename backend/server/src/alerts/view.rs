@@ -12,7 +12,8 @@ use crate::escalation::Position;
 pub struct Alert {
     /// Server-assigned id.
     pub id: String,
-    /// The endpoint that received its first event.
+    /// The endpoint that received its first event; for a missed heartbeat's alert (`source` `heartbeat`),
+    /// the heartbeat's id (`/v1/heartbeats/{id}`).
     pub endpoint_id: String,
     /// The team it belongs to.
     pub team_id: String,
