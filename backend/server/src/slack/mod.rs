@@ -457,10 +457,9 @@ impl Notifier for Slack {
             Target::User { user } => {
                 let account = alert.account_id.as_str();
                 let channel = self.dm_channel(account, user).await?;
-                let history = alerts::log::since(db, &alert.id, 0)
+                let recent = render::Recent::load(db, &alert.id)
                     .await
                     .map_err(|e| NotifyError::Transient(e.to_string()))?;
-                let recent = render::Recent::of(history.iter().map(|e| &e.line));
                 let key = self.channel_key(account, &channel).await;
                 if self.client.pacer().try_take(&key, pace::CHANNEL_POSTS).is_ok() {
                     let message = render::dm_message(&alert, &recent, n.step);

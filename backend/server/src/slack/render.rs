@@ -24,6 +24,12 @@ pub struct Recent {
 }
 
 impl Recent {
+    /// The recent facts of alert `alert_id`'s history, read from the database.
+    pub async fn load(db: &klaxon_db::Database, alert_id: &str) -> Result<Self, crate::alerts::AlertError> {
+        let history = crate::alerts::log::since(db, alert_id, 0).await?;
+        Ok(Self::of(history.iter().map(|e| &e.line)))
+    }
+
     /// The recent facts of a history, oldest line first.
     pub fn of<'a>(lines: impl IntoIterator<Item = &'a LogLine>) -> Self {
         let mut recent = Self::default();

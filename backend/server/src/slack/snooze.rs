@@ -256,10 +256,9 @@ pub async fn send_reminder(
         return Ok(());
     }
     let channel = slack.dm_channel(&alert.account_id, user).await?;
-    let history = alerts::log::since(db, &alert.id, 0)
+    let recent = render::Recent::load(db, &alert.id)
         .await
         .map_err(|e| transient(&e))?;
-    let recent = render::Recent::of(history.iter().map(|e| &e.line));
     let message = reminder_message(alert, &recent, period);
     // Reminders share the person's DM channel with their pages: they take its post slots like any other
     // post there, so a burst of reminders cannot run into Slack's per-channel limit and delay a page.
