@@ -279,6 +279,45 @@ fn data_sources_read_by_name() {
     tf.assert_quiet();
 }
 
+/// A reference the plan cannot check (an id that names nothing in the account) fails the apply with the
+/// server's reason at the attribute, and the endpoint is not created.
+#[test]
+fn a_reference_to_a_missing_policy_fails_the_apply_at_the_attribute() {
+    let server = Server::start_sqlite();
+    let token = server.create_account("tf");
+    let tf = Terraform::new(&server.url, &token);
+    tf.write(&format!(
+        r#"{HEADER}
+resource "klaxon_team" "sre" {{
+  name          = "sre"
+  slack_channel = "C0123ABCDE"
+}}
+resource "klaxon_endpoint" "aws" {{
+  team_id              = klaxon_team.sre.id
+  escalation_policy_id = "pol_gone"
+  name                 = "aws-prod"
+}}
+"#
+    ));
+    let out = tf.run(&["apply", "-auto-approve", "-no-color"]);
+    let text = klaxon_tests::terraform::text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("no escalation policy \"pol_gone\" in this account")
+            && text.contains("(HTTP 422, missing_reference")
+            && text.contains("with klaxon_endpoint.aws")
+            && text.contains("escalation_policy_id = \"pol_gone\""),
+        "{text}"
+    );
+    let api = client(&server, &token);
+    assert!(
+        rt().block_on(api.list_endpoints(&EndpointQuery::default()))
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
 /// An endpoint and a heartbeat looked up from another configuration (the same account): the ids and the
 /// secret URLs are those of the objects, and a name that is not there fails the plan saying so.
 #[test]
