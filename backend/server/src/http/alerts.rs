@@ -35,12 +35,12 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// The API views of `alerts` (of `account`): `delivery` when Slack is on, and the maintenance hold of each
 /// alert not closed.
 pub(super) async fn views(state: &AppState, account: &str, alerts: &[&StoredAlert]) -> AppResult<Vec<Alert>> {
-    let open: Vec<&str> = alerts
+    let unclosed: Vec<&str> = alerts
         .iter()
         .filter(|a| a.status != AlertStatus::Closed)
         .map(|a| a.id.as_str())
         .collect();
-    let holds = alerts::maintenance::holds_of(&state.store, account, &open).await?;
+    let holds = alerts::maintenance::holds_of(&state.store, account, &unclosed).await?;
     Ok(alerts
         .iter()
         .map(|a| a.to_api_with(state.slack.is_some(), holds.get(&a.id)))
