@@ -49,14 +49,10 @@ pub(super) async fn views(state: &AppState, account: &str, alerts: &[&StoredAler
 
 /// The API view of one alert of `account` (see [`views`]).
 pub(super) async fn view(state: &AppState, account: &str, alert: &StoredAlert) -> AppResult<Alert> {
-    let held = if alert.status != AlertStatus::Closed {
-        alerts::maintenance::holds_of(&state.store, account, &[alert.id.as_str()])
-            .await?
-            .remove(&alert.id)
-    } else {
-        None
-    };
-    Ok(alert.to_api_with(state.slack.is_some(), held.as_ref()))
+    views(state, account, &[alert])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no view of alert {}", alert.id)))
 }
 
 impl From<AlertError> for AppError {
